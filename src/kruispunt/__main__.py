@@ -1,0 +1,3 @@
+from kruispunt.cli import main
+
+main()

@@ -1,0 +1,23 @@
+"""The ``kruispunt`` command: a thin shell over the rooms' service APIs."""
+
+from __future__ import annotations
+
+import typer
+
+from kruispunt.cli.db import db_app
+from kruispunt.cli.demo import demo
+from kruispunt.cli.identity import id_app, register_app
+
+app = typer.Typer(
+    help="kruispunt: an open social-security crossroads bank.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(id_app, name="id")
+app.add_typer(register_app, name="register")
+app.add_typer(db_app, name="db")
+app.command("demo")(demo)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,10 @@
+"""The demo's steps, in order. Each room adds its step here (one line) and writes it in its own module."""
+
+from __future__ import annotations
+
+from kruispunt.cli.demo import DemoStep
+from kruispunt.cli.identity import demo_identity
+
+STEPS: list[tuple[str, DemoStep]] = [
+    ("1. Identity numbers and the person register", demo_identity),
+]

@@ -1,0 +1,74 @@
+"""Identity room: INSZ / BIS / KBO numbers, municipalities and the person register.
+
+Public API (everything other rooms and the shells may use):
+
+- numbers: :class:`Insz`, :class:`KboNumber`, :func:`parse_number`, :class:`InvalidNumber`,
+  :class:`NumberKind`, :class:`Sex`, :class:`PartialDate`;
+- generation: :class:`NumberGenerator`, :func:`insz_numbers` (vectorised);
+- municipalities: :func:`municipality`, :func:`all_municipalities`, :func:`municipalities_frame`;
+- register: :func:`load_register`, :func:`find_person`, :func:`replace_number`, :func:`population`,
+  :func:`person_numbers`, :func:`register_counts`, :data:`REGISTER_COLUMNS`.
+"""
+
+from kruispunt.identity.generator import NumberGenerator, insz_numbers
+from kruispunt.identity.municipalities import (
+    Municipality,
+    UnknownMunicipality,
+    all_municipalities,
+    municipalities_frame,
+    municipality,
+)
+from kruispunt.identity.numbers import (
+    Insz,
+    InvalidNumber,
+    KboNumber,
+    NumberKind,
+    PartialDate,
+    Sex,
+    parse_number,
+)
+from kruispunt.identity.register import (
+    Address,
+    HouseholdMember,
+    PersonRecord,
+    RegisterError,
+    RegisterLoadReport,
+    find_person,
+    load_register,
+    person_numbers,
+    population,
+    register_counts,
+    replace_number,
+)
+from kruispunt.identity.register_feed import HOUSEHOLD_ROLES, REGISTER_COLUMNS, read_register_feed
+
+__all__ = [
+    "HOUSEHOLD_ROLES",
+    "REGISTER_COLUMNS",
+    "Address",
+    "HouseholdMember",
+    "Insz",
+    "InvalidNumber",
+    "KboNumber",
+    "Municipality",
+    "NumberGenerator",
+    "NumberKind",
+    "PartialDate",
+    "PersonRecord",
+    "RegisterError",
+    "RegisterLoadReport",
+    "Sex",
+    "UnknownMunicipality",
+    "all_municipalities",
+    "find_person",
+    "insz_numbers",
+    "load_register",
+    "municipalities_frame",
+    "municipality",
+    "parse_number",
+    "person_numbers",
+    "population",
+    "read_register_feed",
+    "register_counts",
+    "replace_number",
+]

@@ -1,0 +1,23 @@
+"""Storage room: engines, the shared schema metadata, migrations, bulk writes and columnar reads.
+
+Public API: :func:`create_engine_for`, :func:`upgrade`, :data:`metadata`, :func:`bulk_insert`,
+:func:`read_frame`, :func:`append_events`, :func:`is_postgresql`.
+"""
+
+from kruispunt.store.bulk import bulk_insert, read_frame
+from kruispunt.store.engine import create_engine_for, is_postgresql
+from kruispunt.store.events import append_events, mutation_event
+from kruispunt.store.metadata import metadata
+from kruispunt.store.migrate import current_revision, upgrade
+
+__all__ = [
+    "append_events",
+    "bulk_insert",
+    "create_engine_for",
+    "current_revision",
+    "is_postgresql",
+    "metadata",
+    "mutation_event",
+    "read_frame",
+    "upgrade",
+]

@@ -1,0 +1,184 @@
+"""Bulk writes (COPY on PostgreSQL, executemany on SQLite) and columnar reads through ADBC.
+
+Bulk work never loops over ORM objects: frames go in and come out whole.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    Float,
+    Integer,
+    Numeric,
+    Select,
+    String,
+    Table,
+    TextClause,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+
+_BATCH = 200_000
+
+
+def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
+    """Insert every row of ``frame`` (columns named as in ``table``) inside the caller's transaction."""
+    if frame.is_empty():
+        return 0
+    columns = frame.columns
+    if conn.dialect.name == "postgresql":
+        _copy_into(conn, table, frame)
+    else:
+        placeholders = ", ".join("?" for _ in columns)
+        names = ", ".join(f'"{c}"' for c in columns)
+        sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({placeholders})'  # noqa: S608 (names from schema)
+        text_frame = _dates_as_text(frame)
+        for start in range(0, text_frame.height, _BATCH):
+            conn.exec_driver_sql(sql, text_frame.slice(start, _BATCH).rows())
+    return frame.height
+
+
+def _dates_as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """SQLAlchemy stores dates in SQLite as ISO text; write them the same way."""
+    casts = []
+    for name, dtype in frame.schema.items():
+        if dtype == pl.Date:
+            casts.append(pl.col(name).dt.strftime("%Y-%m-%d"))
+        elif isinstance(dtype, pl.Datetime):
+            casts.append(pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
+    return frame.with_columns(casts) if casts else frame
+
+
+def _copy_into(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    names = ", ".join(f'"{c}"' for c in frame.columns)
+    with raw.cursor() as cursor:
+        for start in range(0, frame.height, _BATCH):
+            buffer = io.BytesIO()
+            frame.slice(start, _BATCH).write_csv(
+                buffer, include_header=False, null_value="\\N", datetime_format="%Y-%m-%d %H:%M:%S.%6f"
+            )
+            statement = f"COPY \"{table.name}\" ({names}) FROM STDIN (FORMAT csv, NULL '\\N')"
+            with cursor.copy(statement) as copy:
+                copy.write(buffer.getvalue())
+
+
+def read_frame(
+    engine: Engine, statement: Select[Any] | TextClause, params: Mapping[str, Any] | None = None
+) -> pl.DataFrame:
+    """Run a query and return a Polars frame typed after the SQL columns, on both engines.
+
+    PostgreSQL results stream as Arrow through ADBC. SQLite results are fetched with the process's own
+    sqlite3 library: a second SQLite copy in one process (ADBC bundles one) would break its file locks.
+    """
+    if engine.dialect.name == "postgresql":
+        frame = _read_postgresql(engine, statement, params)
+    else:
+        frame = _read_sqlite(engine, statement, params)
+    return _typed(frame, statement)
+
+
+def _read_postgresql(
+    engine: Engine, statement: Select[Any] | TextClause, params: Mapping[str, Any] | None
+) -> pl.DataFrame:
+    import adbc_driver_postgresql.dbapi as adbc_pg
+
+    compiled = statement.compile(dialect=postgresql.psycopg.dialect(paramstyle="numeric_dollar"))  # type: ignore[no-untyped-call]
+    values = {**compiled.params, **(params or {})}
+    positional = [values[name] for name in (compiled.positiontup or [])]
+    uri = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with adbc_pg.connect(uri) as conn, conn.cursor() as cursor:
+        cursor.execute(str(compiled), positional or None)
+        frame = pl.from_arrow(cursor.fetch_arrow_table())
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+def _read_sqlite(
+    engine: Engine, statement: Select[Any] | TextClause, params: Mapping[str, Any] | None
+) -> pl.DataFrame:
+    compiled = statement.compile(dialect=sqlite.dialect(paramstyle="qmark"))
+    values = {**compiled.params, **(params or {})}
+    positional = [_sqlite_value(values[name]) for name in (compiled.positiontup or [])]
+    schema = _sqlite_schema(statement)
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        cursor.execute(str(compiled), positional)
+        names = [d[0] for d in cursor.description]
+        chunks = []
+        while rows := cursor.fetchmany(500_000):
+            chunks.append(pl.DataFrame(rows, schema=_row_schema(names, schema), orient="row"))
+        cursor.close()
+    finally:
+        raw.close()
+    if not chunks:
+        return pl.DataFrame(schema=_row_schema(names, schema))
+    return pl.concat(chunks)
+
+
+def _sqlite_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _sqlite_schema(statement: Select[Any] | TextClause) -> dict[str, Any]:
+    """Column types as SQLite hands them over: dates and timestamps arrive as ISO text."""
+    if not isinstance(statement, Select):
+        return {}
+    result: dict[str, Any] = {}
+    for column in statement.selected_columns:
+        target = _polars_type(column.type)
+        result[str(column.key)] = pl.String if target in (pl.Date, pl.Datetime("us")) else target
+    return result
+
+
+def _row_schema(names: list[str], schema: dict[str, Any]) -> dict[str, Any]:
+    return {name: schema.get(name) for name in names}
+
+
+def _polars_type(sql_type: Any) -> Any:
+    if isinstance(sql_type, DateTime):
+        return pl.Datetime("us")
+    if isinstance(sql_type, Date):
+        return pl.Date
+    if isinstance(sql_type, Boolean):
+        return pl.Boolean
+    if isinstance(sql_type, Integer):
+        return pl.Int64
+    if isinstance(sql_type, Float | Numeric):
+        return pl.Float64
+    if isinstance(sql_type, String):
+        return pl.String
+    return None
+
+
+def _typed(frame: pl.DataFrame, statement: Select[Any] | TextClause) -> pl.DataFrame:
+    """Give every column the type its SQL column declares, whatever the engine returned (or inferred)."""
+    if not isinstance(statement, Select):
+        return frame
+    casts = []
+    for column in statement.selected_columns:
+        name, target = column.key, _polars_type(column.type)
+        if name not in frame.columns or target is None or frame.schema[name] == target:
+            continue
+        if frame.schema[name] == pl.String and target == pl.Date:
+            casts.append(pl.col(name).str.to_date("%Y-%m-%d"))
+        elif frame.schema[name] == pl.String and target == pl.Datetime("us"):
+            casts.append(pl.col(name).str.to_datetime(time_unit="us", strict=False))
+        else:
+            casts.append(pl.col(name).cast(target))
+    return frame.with_columns(casts) if casts else frame
