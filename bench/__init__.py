@@ -1,0 +1,1 @@
+"""Benchmarks: run one with ``python -m bench.<name>``, all with ``make bench``. Never part of the tests."""
