@@ -19,11 +19,17 @@ def _config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Apply every migration up to ``revision``; a no-op on an up-to-date database."""
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Apply every migration up to ``revision``; a no-op on an up-to-date database.
+
+    Each room's migrations form their own branch off ``0001`` (branch label = room name), so rooms evolve
+    their tables independently; ``heads`` applies all branches.
+    """
     command.upgrade(_config(engine), revision)
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The applied revision(s), comma-separated when several room branches are applied."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return ", ".join(sorted(heads)) or None
