@@ -2,7 +2,8 @@
 
 Public API (everything other rooms and the shells may use):
 
-- numbers: :class:`Insz`, :class:`KboNumber`, :func:`parse_number`, :class:`InvalidNumber`,
+- numbers: :func:`parse_insz_column` (vectorised, for whole feeds), :class:`Insz`, :class:`KboNumber`,
+  :func:`parse_number`, :class:`InvalidNumber`,
   :class:`NumberKind`, :class:`Sex`, :class:`PartialDate`;
 - generation: :class:`NumberGenerator`, :func:`insz_numbers` (vectorised);
 - municipalities: :func:`municipality`, :func:`all_municipalities`, :func:`municipalities_frame`;
@@ -10,6 +11,7 @@ Public API (everything other rooms and the shells may use):
   :func:`person_numbers`, :func:`register_counts`, :data:`REGISTER_COLUMNS`.
 """
 
+from kruispunt.identity.bulk_numbers import parse_insz_column
 from kruispunt.identity.generator import NumberGenerator, insz_numbers
 from kruispunt.identity.municipalities import (
     Municipality,
@@ -65,6 +67,7 @@ __all__ = [
     "load_register",
     "municipalities_frame",
     "municipality",
+    "parse_insz_column",
     "parse_number",
     "person_numbers",
     "population",

@@ -6,14 +6,13 @@ One row a person's current situation, header names exactly :data:`REGISTER_COLUM
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
 
 import polars as pl
 
 from kruispunt.feeds import LINE, FeedError, FeedRejected, errors_from, read_feed
+from kruispunt.identity.bulk_numbers import parse_insz_column
 from kruispunt.identity.municipalities import all_municipalities, postal_pairs_frame
-from kruispunt.identity.numbers import Insz, InvalidNumber
 
 REGISTER_COLUMNS = (
     "insz",
@@ -35,22 +34,6 @@ _REQUIRED = ("insz", "last_name", "first_name", "household_id", "household_role"
 _DATES = ("birth_date", "death_date", "address_from")
 
 
-@cache
-def _insz_facts(text: str) -> tuple[str | None, str | None, str | None, str | None]:
-    """(number, kind, complete birth date, sex) of an INSZ, or an error sentence first."""
-    try:
-        insz = Insz.parse(text)
-    except InvalidNumber as error:
-        return None, str(error), None, None
-    birth = insz.birth_date.complete if insz.birth_date else None
-    return (
-        insz.number,
-        insz.kind.value,
-        birth.isoformat() if birth else None,
-        insz.sex.value if insz.sex else None,
-    )
-
-
 def read_register_feed(path: Path) -> pl.DataFrame:
     """Validate a register file and return it typed, with ``kind`` added; raise FeedRejected."""
     frame = read_feed(path, REGISTER_COLUMNS)
@@ -59,16 +42,12 @@ def read_register_feed(path: Path) -> pl.DataFrame:
     for column in _REQUIRED:
         errors += errors_from(frame.filter(pl.col(column).is_null()), name, column, "a value is required")
 
-    facts = pl.DataFrame(
-        [(v, *_insz_facts(v)) for v in frame["insz"].drop_nulls().unique().to_list()],
-        schema={
-            "insz": pl.String,
-            "number": pl.String,
-            "kind": pl.String,
-            "insz_birth": pl.String,
-            "insz_sex": pl.String,
-        },
-        orient="row",
+    facts = parse_insz_column(frame["insz"].drop_nulls().unique()).select(
+        pl.col("input").alias("insz"),
+        "number",
+        pl.coalesce("kind", "error").alias("kind"),
+        pl.col("birth_date").dt.strftime("%Y-%m-%d").alias("insz_birth"),
+        pl.col("sex").alias("insz_sex"),
     )
     frame = frame.join(facts, on="insz", how="left")
     bad = frame.filter(pl.col("insz").is_not_null() & pl.col("number").is_null())
