@@ -8,7 +8,9 @@ Public API (everything other rooms and the shells may use):
 - generation: :class:`NumberGenerator`, :func:`insz_numbers` (vectorised);
 - municipalities: :func:`municipality`, :func:`all_municipalities`, :func:`municipalities_frame`;
 - register: :func:`load_register`, :func:`find_person`, :func:`replace_number`, :func:`population`,
-  :func:`person_numbers`, :func:`register_counts`, :data:`REGISTER_COLUMNS`.
+  :func:`person_numbers`, :func:`register_counts`, :data:`REGISTER_COLUMNS`;
+- histories as periods (bulk work over many dates): :func:`person_frame`, :func:`address_periods`,
+  :func:`household_periods`.
 """
 
 from kruispunt.identity.bulk_numbers import parse_insz_column
@@ -35,8 +37,11 @@ from kruispunt.identity.register import (
     PersonRecord,
     RegisterError,
     RegisterLoadReport,
+    address_periods,
     find_person,
+    household_periods,
     load_register,
+    person_frame,
     person_numbers,
     population,
     register_counts,
@@ -61,14 +66,17 @@ __all__ = [
     "RegisterLoadReport",
     "Sex",
     "UnknownMunicipality",
+    "address_periods",
     "all_municipalities",
     "find_person",
+    "household_periods",
     "insz_numbers",
     "load_register",
     "municipalities_frame",
     "municipality",
     "parse_insz_column",
     "parse_number",
+    "person_frame",
     "person_numbers",
     "population",
     "read_register_feed",

@@ -556,3 +556,44 @@ def register_counts(engine: Engine) -> dict[str, int]:
                 )
             ).scalar_one(),
         }
+
+
+# --- histories as periods, for bulk work over many dates (warehouse) ---
+
+
+def person_frame(engine: Engine) -> pl.DataFrame:
+    """Every person ever registered: person_id, birth_date, sex, death_date (no names, no numbers)."""
+    return read_frame(
+        engine,
+        select(
+            person.c.id.label("person_id"), person.c.birth_date, person.c.sex, person.c.death_date
+        ).order_by(person.c.id),
+    )
+
+
+def address_periods(engine: Engine) -> pl.DataFrame:
+    """The whole address history: person_id, municipality_nis, postal_code, valid_from, valid_to."""
+    return read_frame(
+        engine,
+        select(
+            address.c.person_id,
+            address.c.municipality_nis,
+            address.c.postal_code,
+            address.c.valid_from,
+            address.c.valid_to,
+        ).order_by(address.c.person_id, address.c.valid_from),
+    )
+
+
+def household_periods(engine: Engine) -> pl.DataFrame:
+    """The whole household history: person_id, household_id, role, valid_from, valid_to."""
+    return read_frame(
+        engine,
+        select(
+            household_membership.c.person_id,
+            household_membership.c.household_id,
+            household_membership.c.role,
+            household_membership.c.valid_from,
+            household_membership.c.valid_to,
+        ).order_by(household_membership.c.person_id, household_membership.c.valid_from),
+    )
