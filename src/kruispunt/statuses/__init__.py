@@ -1,0 +1,50 @@
+"""Statuses room: the GSS buffer database of harmonised social statuses.
+
+Public API (what other rooms and the shells may use):
+
+- catalogue: :func:`catalogue` (cached), :func:`load_catalogue`, :func:`expand_codes`, :class:`Catalogue`,
+  :class:`StatusDefinition`, :class:`UnknownStatus`, :class:`CatalogueError`;
+- feeds: :func:`load_status_feed`, :class:`StatusLoadReport`, :data:`STATUS_COLUMNS`, :data:`ALL_SOURCES`;
+- queries: :func:`person_statuses`, :class:`StatusPeriod`, :class:`UnknownPerson`, :func:`holders`,
+  :func:`periods_frame`;
+- tables (for read-only joins): :data:`status_period`, :data:`status_load`.
+
+Every change a load makes is a mutation event in ``store.mutation_event`` (kinds ``status.started``,
+``status.ended``, ``status.corrected``, ``status.removed``; ``subject`` = status code; ``detail`` = JSON
+``{"source": ..., "old": [periods], "new": period | null}``).
+"""
+
+from kruispunt.statuses.catalogue import (
+    Catalogue,
+    CatalogueError,
+    StatusDefinition,
+    UnknownStatus,
+    catalogue,
+    expand_codes,
+    load_catalogue,
+)
+from kruispunt.statuses.feed import ALL_SOURCES, STATUS_COLUMNS
+from kruispunt.statuses.load import StatusLoadReport, load_status_feed
+from kruispunt.statuses.queries import StatusPeriod, UnknownPerson, holders, periods_frame, person_statuses
+from kruispunt.statuses.tables import status_load, status_period
+
+__all__ = [
+    "ALL_SOURCES",
+    "STATUS_COLUMNS",
+    "Catalogue",
+    "CatalogueError",
+    "StatusDefinition",
+    "StatusLoadReport",
+    "StatusPeriod",
+    "UnknownPerson",
+    "UnknownStatus",
+    "catalogue",
+    "expand_codes",
+    "holders",
+    "load_catalogue",
+    "load_status_feed",
+    "periods_frame",
+    "person_statuses",
+    "status_load",
+    "status_period",
+]

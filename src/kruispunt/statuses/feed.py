@@ -1,0 +1,181 @@
+"""The status feed contract and its validation, vectorised over the whole file.
+
+Columns exactly :data:`STATUS_COLUMNS`; dates ``YYYY-MM-DD``; an empty ``end_date`` means the period still
+runs. Every row is checked before anything is written: the INSZ (check digits, and that the register
+knows the person), the status code, that the row's source is the load's source and may deliver that
+status, the dates, and that the end is not before the start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import polars as pl
+
+from kruispunt.feeds import LINE, MAX_REPORTED, FeedError, read_feed
+from kruispunt.identity import Insz, InvalidNumber
+from kruispunt.statuses.catalogue import Catalogue
+
+STATUS_COLUMNS = ("insz", "status", "start_date", "end_date", "source")
+ALL_SOURCES = "*"
+UNKNOWN_PERSON = "no person with this number in the register"
+_SEPARATORS = r"[\s.\-/]"
+
+
+@dataclass(frozen=True)
+class ValidatedFeed:
+    """A read status file split into its good rows and its errors (one row per error)."""
+
+    file: str
+    raw: pl.DataFrame
+    rows: pl.DataFrame
+    errors: pl.DataFrame
+
+    @property
+    def rejected_lines(self) -> int:
+        return self.errors[LINE].n_unique()
+
+    @property
+    def unknown_persons(self) -> int:
+        return self.errors.filter(pl.col("reason") == UNKNOWN_PERSON).height
+
+    def feed_errors(self) -> list[FeedError]:
+        """The first errors, in line order, as FeedError values."""
+        ordered = self.errors.sort(LINE, "field").head(MAX_REPORTED)
+        return [FeedError(self.file, line, field, reason) for line, field, reason in ordered.iter_rows()]
+
+    def write_rejects(self, path: Path) -> None:
+        """Every rejected row with its line, field and reason, as CSV (one line per error)."""
+        rejected = self.errors.join(self.raw, on=LINE, how="left").sort(LINE, "field")
+        rejected.rename({LINE: "line"}).select("line", "field", "reason", *STATUS_COLUMNS).write_csv(path)
+
+
+@cache
+def _insz_problem(text: str) -> str:
+    """Why ``text`` does not name a registered person: a wrong number, or an unknown one."""
+    try:
+        Insz.parse(text)
+    except InvalidNumber as error:
+        return f"{text!r} is not a valid INSZ: {error}"
+    return UNKNOWN_PERSON
+
+
+def validate_status_feed(
+    path: Path, *, source: str, numbers: pl.DataFrame, catalogue: Catalogue
+) -> ValidatedFeed:
+    """Read and check ``path``; ``numbers`` is the register's ``person_numbers`` frame.
+
+    Raises FeedRejected only for file-level faults (unreadable, wrong header, truncated line); row faults
+    come back in ``errors`` so that the caller can reject the file or accept its good part.
+    """
+    name = str(path)
+    raw = read_feed(path, STATUS_COLUMNS)
+    frame = raw.with_columns(
+        pl.col("insz").str.replace_all(_SEPARATORS, "").alias("_digits"),
+        pl.col("start_date").str.to_date("%Y-%m-%d", strict=False).alias("_start"),
+        pl.col("end_date").str.to_date("%Y-%m-%d", strict=False).alias("_end"),
+    ).join(
+        numbers.select(pl.col("insz").alias("_digits"), pl.col("person_id").cast(pl.Int64)),
+        on="_digits",
+        how="left",
+    )
+    errors = pl.concat(
+        [
+            *_insz_errors(frame),
+            *_status_errors(frame, source, catalogue),
+            *_date_errors(frame),
+        ],
+        how="vertical",
+    )
+    good = frame.join(errors.select(LINE).unique(), on=LINE, how="anti").select(
+        "person_id",
+        "status",
+        "source",
+        pl.col("_start").alias("start_date"),
+        pl.col("_end").alias("end_date"),
+        LINE,
+    )
+    return ValidatedFeed(name, raw, good, errors)
+
+
+def _error(frame: pl.DataFrame, condition: pl.Expr, field: str, reason: pl.Expr | str) -> pl.DataFrame:
+    """The rows of ``frame`` meeting ``condition`` as (line, field, reason) errors."""
+    reason_expr = pl.lit(reason) if isinstance(reason, str) else reason
+    return frame.filter(condition).select(
+        pl.col(LINE), pl.lit(field).alias("field"), reason_expr.cast(pl.String).alias("reason")
+    )
+
+
+def _insz_errors(frame: pl.DataFrame) -> list[pl.DataFrame]:
+    missing = _error(frame, pl.col("insz").is_null(), "insz", "a value is required")
+    unresolved = frame.filter(pl.col("insz").is_not_null() & pl.col("person_id").is_null())
+    # Only numbers the register does not know are parsed one by one (once per distinct value), to say
+    # whether the number is wrong or merely unknown; registered numbers were checked when registered.
+    reasons = pl.DataFrame(
+        [(v, _insz_problem(v)) for v in unresolved["insz"].unique().to_list()],
+        schema={"insz": pl.String, "reason": pl.String},
+        orient="row",
+    )
+    wrong = unresolved.join(reasons, on="insz", how="left").select(
+        pl.col(LINE), pl.lit("insz").alias("field"), pl.col("reason")
+    )
+    return [missing, wrong]
+
+
+def _status_errors(frame: pl.DataFrame, source: str, catalogue: Catalogue) -> list[pl.DataFrame]:
+    codes = list(catalogue.codes)
+    allowed = pl.DataFrame(
+        [(code, s) for code, d in catalogue.statuses.items() for s in d.sources],
+        schema={"status": pl.String, "source": pl.String},
+        orient="row",
+    )
+    status, row_source = pl.col("status"), pl.col("source")
+    if source == ALL_SOURCES:
+        source_wrong = row_source.is_not_null() & ~row_source.is_in(list(catalogue.sources))
+        source_reason: pl.Expr | str = pl.format("unknown source code '{}'", row_source)
+    else:
+        source_wrong = row_source.is_not_null() & (row_source != source)
+        source_reason = pl.format(
+            "the row is from source '{}' but this load is for source {}", row_source, pl.lit(source)
+        )
+    checkable = frame.filter(status.is_in(codes) & row_source.is_not_null() & ~source_wrong)
+    not_owned = checkable.join(allowed, on=["status", "source"], how="anti")
+    return [
+        _error(frame, status.is_null(), "status", "a value is required"),
+        _error(
+            frame,
+            status.is_not_null() & ~status.is_in(codes),
+            "status",
+            pl.format("unknown status code '{}'", status),
+        ),
+        _error(frame, row_source.is_null(), "source", "a value is required"),
+        _error(frame, source_wrong, "source", source_reason),
+        _error(
+            not_owned,
+            pl.lit(value=True),
+            "status",
+            pl.format("source {} does not deliver status {}", row_source, status),
+        ),
+    ]
+
+
+def _date_errors(frame: pl.DataFrame) -> list[pl.DataFrame]:
+    start, end = pl.col("start_date"), pl.col("end_date")
+    return [
+        _error(frame, start.is_null(), "start_date", "a value is required"),
+        _error(
+            frame,
+            start.is_not_null() & pl.col("_start").is_null(),
+            "start_date",
+            pl.format("'{}' is not a date YYYY-MM-DD", start),
+        ),
+        _error(
+            frame,
+            end.is_not_null() & pl.col("_end").is_null(),
+            "end_date",
+            pl.format("'{}' is not a date YYYY-MM-DD", end),
+        ),
+        _error(frame, pl.col("_end") < pl.col("_start"), "end_date", "is before start_date"),
+    ]

@@ -1,0 +1,242 @@
+"""Loading a source's status feed into the GSS buffer: validate whole, compare, record the differences.
+
+Full mode: the file is everything the source delivers, so what it no longer contains is removed. Delta
+mode: each period replaces the stored periods of its person, status and source that it overlaps. Either
+way only differences are written (superseded rows, new rows, mutation events), in one transaction, so the
+same file twice changes nothing and a rejected or killed load leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Engine,
+    MetaData,
+    Table,
+    bindparam,
+    select,
+    text,
+    update,
+)
+
+from kruispunt.feeds import FeedRejected, file_sha256
+from kruispunt.identity import person_numbers
+from kruispunt.statuses.catalogue import catalogue
+from kruispunt.statuses.feed import ALL_SOURCES, ValidatedFeed, validate_status_feed
+from kruispunt.statuses.periods import KEY, Changes, delta_target, merge_periods, plan_changes
+from kruispunt.statuses.sql import one_of_ids, one_of_text
+from kruispunt.statuses.tables import status_load, status_period
+from kruispunt.store import append_events, bulk_insert, read_frame
+
+Mode = Literal["full", "delta"]
+STATUS_LOCK_KEY = 7_300_004
+_SMALL_DELTA = 5_000  # persons; a delta this small reads only its persons' periods
+_superseded_ids = Table("status_superseded_ids", MetaData(), Column("id", BigInteger))
+
+
+@dataclass(frozen=True)
+class StatusLoadReport:
+    """What one load did. ``load_id`` is None when nothing changed (and nothing was written)."""
+
+    file: str
+    source: str
+    mode: str
+    rows: int
+    rejected: int
+    unknown_persons: int
+    periods_added: int
+    periods_superseded: int
+    started: int
+    ended: int
+    corrected: int
+    removed: int
+    load_id: int | None
+
+    @property
+    def changed_anything(self) -> bool:
+        return bool(self.periods_added or self.periods_superseded)
+
+    @property
+    def events(self) -> int:
+        return self.started + self.ended + self.corrected + self.removed
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def load_status_feed(
+    engine: Engine,
+    path: Path,
+    *,
+    source: str,
+    mode: Mode = "full",
+    accept_partial: bool = False,
+    rejects_path: Path | None = None,
+) -> StatusLoadReport:
+    """Load the status file ``path`` delivered by ``source`` (a catalogue source code).
+
+    Every row must carry ``source``; ``source="*"`` loads a multi-source file, each row checked against
+    its own source (full mode then replaces the deliveries of every source present in the file). A file
+    with a wrong row is rejected whole (FeedRejected, nothing written) unless ``accept_partial``: then the
+    good rows load and the wrong ones go to ``rejects_path`` with line, field and reason.
+    """
+    if mode not in ("full", "delta"):
+        raise ValueError(f"mode must be 'full' or 'delta', not {mode!r}")
+    cat = catalogue()
+    if source != ALL_SOURCES:
+        cat.source(source)
+    numbers = person_numbers(engine)
+    feed = validate_status_feed(path, source=source, numbers=numbers, catalogue=cat)
+    if not feed.errors.is_empty() and not accept_partial:
+        raise FeedRejected(feed.feed_errors())
+    if rejects_path is not None:
+        feed.write_rejects(rejects_path)
+    sources = [source] if source != ALL_SOURCES else sorted(feed.rows["source"].unique().to_list())
+    with engine.begin() as conn:
+        _lock(conn)
+        changes = _plan(engine, feed.rows, sources, mode)
+        load_id = None
+        if not changes.empty:
+            now = _now()
+            load_id = _apply(conn, changes, feed, (path, source, mode), now)
+            append_events(conn, _with_numbers(changes.events, numbers, now))
+    return _report(feed, source, mode, changes, load_id)
+
+
+def _lock(conn: Connection) -> None:
+    """One status writer at a time (SQLite's BEGIN IMMEDIATE already serialises writers)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STATUS_LOCK_KEY})
+
+
+def _plan(engine: Engine, rows: pl.DataFrame, sources: list[str], mode: Mode) -> Changes:
+    persons = rows["person_id"].unique()
+    only = persons.to_list() if mode == "delta" and persons.len() <= _SMALL_DELTA else None
+    current = current_periods(engine, sources, person_ids=only)
+    if mode == "full":
+        return plan_changes(current, merge_periods(rows))
+    target = delta_target(current, rows)
+    return plan_changes(current.join(target.select(KEY).unique(), on=list(KEY), how="semi"), target)
+
+
+def current_periods(
+    engine: Engine, sources: list[str], *, person_ids: list[int] | None = None
+) -> pl.DataFrame:
+    """The current (not superseded) periods delivered by ``sources``, with their row ids."""
+    statement = select(
+        status_period.c.id,
+        status_period.c.person_id,
+        status_period.c.status,
+        status_period.c.source,
+        status_period.c.start_date,
+        status_period.c.end_date,
+    ).where(status_period.c.superseded_at.is_(None), one_of_text(status_period.c.source, sources))
+    if person_ids is not None:
+        statement = statement.where(one_of_ids(status_period.c.person_id, person_ids))
+    return read_frame(engine, statement)
+
+
+def _apply(
+    conn: Connection, changes: Changes, feed: ValidatedFeed, origin: tuple[Path, str, Mode], now: datetime
+) -> int:
+    """Record the load, supersede and insert periods, all stamped ``now``; returns the load id."""
+    path, source, mode = origin
+    key = conn.execute(
+        status_load.insert().values(
+            source=source,
+            mode=mode,
+            file_name=path.name,
+            sha256=file_sha256(path),
+            rows=feed.raw.height,
+            rejected=feed.rejected_lines,
+            loaded_at=now,
+            periods_added=changes.inserted.height,
+            periods_superseded=changes.superseded.height,
+            events=changes.events.height,
+        )
+    ).inserted_primary_key
+    assert key is not None
+    load_id = int(key[0])
+    _supersede(conn, changes.superseded["id"], now)
+    bulk_insert(
+        conn,
+        status_period,
+        changes.inserted.sort("person_id", "status", "start_date").select(
+            *KEY,
+            "start_date",
+            "end_date",
+            pl.lit(now).alias("recorded_at"),
+            pl.lit(None, pl.Datetime("us")).alias("superseded_at"),
+            pl.lit(load_id, pl.Int64).alias("load_id"),
+        ),
+    )
+    return load_id
+
+
+def _supersede(conn: Connection, ids: pl.Series, now: datetime) -> None:
+    """Close the transaction time of rows ``ids``: by id list on SQLite, through COPY on PostgreSQL."""
+    if ids.is_empty():
+        return
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("CREATE TEMPORARY TABLE status_superseded_ids (id bigint) ON COMMIT DROP"))
+        bulk_insert(conn, _superseded_ids, ids.to_frame("id"))
+        conn.execute(
+            text(
+                "UPDATE status_period SET superseded_at = :now "
+                "FROM status_superseded_ids s WHERE status_period.id = s.id"
+            ),
+            {"now": now},
+        )
+        return
+    conn.execute(
+        update(status_period).where(status_period.c.id == bindparam("sid")).values(superseded_at=now),
+        [{"sid": i} for i in ids.to_list()],
+    )
+
+
+def _with_numbers(events: pl.DataFrame, numbers: pl.DataFrame, now: datetime) -> pl.DataFrame:
+    """Events stamped now, with the person's current INSZ, as the outbox takes them."""
+    current = numbers.filter(pl.col("replaced_at").is_null()).select(
+        pl.col("person_id").cast(pl.Int64), "insz"
+    )
+    return events.join(current, on="person_id", how="left").select(
+        pl.lit(now).alias("recorded_at"),
+        "kind",
+        "person_id",
+        "insz",
+        "subject",
+        "effective_from",
+        "effective_to",
+        "detail",
+    )
+
+
+def _report(
+    feed: ValidatedFeed, source: str, mode: Mode, changes: Changes, load_id: int | None
+) -> StatusLoadReport:
+    kinds = changes.events["kind"].value_counts()
+    count = dict(zip(kinds["kind"].to_list(), kinds["count"].to_list(), strict=True))
+    return StatusLoadReport(
+        file=feed.file,
+        source=source,
+        mode=mode,
+        rows=feed.raw.height,
+        rejected=feed.rejected_lines,
+        unknown_persons=feed.unknown_persons,
+        periods_added=changes.inserted.height,
+        periods_superseded=changes.superseded.height,
+        started=count.get("status.started", 0),
+        ended=count.get("status.ended", 0),
+        corrected=count.get("status.corrected", 0),
+        removed=count.get("status.removed", 0),
+        load_id=load_id,
+    )

@@ -1,0 +1,184 @@
+"""Period algebra on frames, free of the database: merging, the target of a delta, and the differences.
+
+A period is keyed by (person_id, status, source) and runs from ``start_date`` to ``end_date`` inclusive;
+an open end (NULL) is treated as :data:`OPEN_END` inside these functions. Everything is vectorised, so a
+national feed of fifteen million periods is merged and compared in seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+KEY = ("person_id", "status", "source")
+OPEN_END = date(9999, 12, 31)
+_END = "_end"
+_DAY_OFFSET = 1 << 21  # shifts day numbers (days since 1970) of years 0001..9999 into positive range
+_SEGMENT = 1 << 23  # larger than every shifted day number
+
+
+def _with_end(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.with_columns(pl.col("end_date").fill_null(OPEN_END).alias(_END))
+
+
+def _overlaps(suffix: str) -> pl.Expr:
+    """Two periods (columns ``x`` and ``x<suffix>``) share at least one day."""
+    return (pl.col("start_date") <= pl.col(f"{_END}{suffix}")) & (
+        pl.col(f"start_date{suffix}") <= pl.col(_END)
+    )
+
+
+def merge_periods(frame: pl.DataFrame) -> pl.DataFrame:
+    """Merge overlapping and adjacent periods of the same key; returns KEY, start_date, end_date.
+
+    After sorting by key and start, a period starts a new run when it begins more than a day after the
+    furthest end reached so far within its key. The running furthest end is a cumulative maximum over
+    (key number, day) packed in one integer, which needs no per-group window and stays linear.
+    """
+    columns = [*KEY, "start_date", "end_date"]
+    if frame.is_empty():
+        return frame.select(columns)
+    ordered = _with_end(frame.select(columns)).sort([*KEY, "start_date"])
+    first_of_key = pl.any_horizontal([pl.col(k) != pl.col(k).shift(1) for k in KEY]).fill_null(value=True)
+    day = pl.col(_END).cast(pl.Int64) + _DAY_OFFSET
+    ordered = ordered.with_columns(first_of_key.cum_sum().cast(pl.Int64).alias("_key_no"))
+    reach = (pl.col("_key_no") * _SEGMENT + day).cum_max() - pl.col("_key_no") * _SEGMENT - _DAY_OFFSET
+    ordered = ordered.with_columns(reach.shift(1).alias("_reach_before"))
+    starts_run = first_of_key | (pl.col("start_date").cast(pl.Int64) > pl.col("_reach_before") + 1)
+    runs = ordered.with_columns(starts_run.fill_null(value=True).cum_sum().alias("_run"))
+    merged = runs.group_by("_run", maintain_order=True).agg(
+        *[pl.col(k).first() for k in KEY], pl.col("start_date").min(), pl.col(_END).max()
+    )
+    return merged.select(
+        *KEY,
+        "start_date",
+        pl.when(pl.col(_END) == OPEN_END).then(None).otherwise(pl.col(_END)).alias("end_date"),
+    )
+
+
+def delta_target(current: pl.DataFrame, delta: pl.DataFrame) -> pl.DataFrame:
+    """What the periods of the keys in ``delta`` become when the delta is applied.
+
+    A delta period replaces every current period of its key that it overlaps (so it can end, shorten,
+    lengthen or move a period) and merges with the periods it touches; periods of other keys are not
+    part of the result.
+    """
+    merged = merge_periods(delta)
+    scope = current.join(merged.select(KEY).unique(), on=KEY, how="semi")
+    overlapped = (
+        _with_end(scope)
+        .join(_with_end(merged), on=KEY, suffix="_delta")
+        .filter(_overlaps("_delta"))
+        .select("id")
+        .unique()
+    )
+    kept = scope.join(overlapped, on="id", how="anti")
+    return merge_periods(pl.concat([kept.select(merged.columns), merged], how="vertical_relaxed"))
+
+
+@dataclass(frozen=True)
+class Changes:
+    """Current rows to supersede, rows to insert, and the events that describe the change."""
+
+    superseded: pl.DataFrame
+    inserted: pl.DataFrame
+    events: pl.DataFrame
+
+    @property
+    def empty(self) -> bool:
+        return self.superseded.is_empty() and self.inserted.is_empty()
+
+
+def plan_changes(current: pl.DataFrame, target: pl.DataFrame) -> Changes:
+    """Compare the current rows (with ``id``) of some keys with what they must become.
+
+    Identical periods stay untouched; every other current row is superseded and every other target
+    period inserted, so loading the same data twice changes nothing.
+    """
+    on = [*KEY, "start_date", _END]
+    old, new = _with_end(current), _with_end(target)
+    superseded = old.join(new.select(on), on=on, how="anti", nulls_equal=True)
+    inserted = new.join(old.select(on), on=on, how="anti", nulls_equal=True)
+    return Changes(superseded.drop(_END), inserted.drop(_END), describe_changes(superseded, inserted))
+
+
+def _period_json(start: str, end: str) -> pl.Expr:
+    return pl.struct(pl.col(start).alias("start"), pl.col(end).alias("end")).struct.json_encode()
+
+
+def _detail(old: pl.Expr, new: pl.Expr) -> pl.Expr:
+    return pl.concat_str(
+        [
+            pl.lit('{"source":"'),
+            pl.col("source"),
+            pl.lit('","old":'),
+            old,
+            pl.lit(',"new":'),
+            new,
+            pl.lit("}"),
+        ]
+    )
+
+
+def _events(frame: pl.DataFrame, kind: pl.Expr, start: str, end: str, detail: pl.Expr) -> pl.DataFrame:
+    return frame.select(
+        kind.alias("kind"),
+        pl.col("person_id"),
+        pl.col("status").alias("subject"),
+        pl.col(start).alias("effective_from"),
+        pl.col(end).alias("effective_to"),
+        detail.alias("detail"),
+    )
+
+
+def describe_changes(superseded: pl.DataFrame, inserted: pl.DataFrame) -> pl.DataFrame:
+    """One event per inserted period (started, ended or corrected) and per dropped period (removed).
+
+    An inserted period that overlaps no superseded one of its key started; a superseded period that
+    overlaps no inserted one was removed; an inserted period that only closes the open period it
+    replaces (same start) ended it; any other overlap is a correction listing the old periods.
+    """
+    pairs = superseded.join(inserted, on=list(KEY), suffix="_new").filter(_overlaps("_new"))
+    new_key = [*KEY, "start_date_new", "end_date_new"]
+    started = inserted.join(
+        pairs.select(*KEY, pl.col("start_date_new").alias("start_date")), on=[*KEY, "start_date"], how="anti"
+    )
+    removed = superseded.join(pairs.select("id"), on="id", how="anti")
+    replaced = pairs.group_by(new_key).agg(
+        pl.len().alias("_n"),
+        pl.col("start_date").first().alias("_old_start"),
+        pl.col("end_date").first().alias("_old_end"),
+        ("[" + _period_json("start_date", "end_date").str.join(",") + "]").alias("_old"),
+    )
+    ends = (
+        (pl.col("_n") == 1)
+        & (pl.col("_old_start") == pl.col("start_date_new"))
+        & pl.col("_old_end").is_null()
+        & pl.col("end_date_new").is_not_null()
+    )
+    frames = [
+        _events(
+            started,
+            pl.lit("status.started"),
+            "start_date",
+            "end_date",
+            _detail(pl.lit("[]"), _period_json("start_date", "end_date")),
+        ),
+        _events(
+            replaced,
+            pl.when(ends).then(pl.lit("status.ended")).otherwise(pl.lit("status.corrected")),
+            "start_date_new",
+            "end_date_new",
+            _detail(pl.col("_old"), _period_json("start_date_new", "end_date_new")),
+        ),
+        _events(
+            removed,
+            pl.lit("status.removed"),
+            "start_date",
+            "end_date",
+            _detail("[" + _period_json("start_date", "end_date") + "]", pl.lit("null")),
+        ),
+    ]
+    return pl.concat(frames, how="vertical_relaxed")

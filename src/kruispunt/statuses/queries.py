@@ -1,0 +1,166 @@
+"""Questions to the GSS buffer, in valid time (``at``, ``period``) and transaction time (``known_at``).
+
+``known_at`` answers "what did we know then": the rows recorded by that moment and not yet superseded.
+Without it, the current knowledge is used. Person lookups join through ``person_number``, so any of a
+person's numbers (current, or a replaced BIS number) answers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import polars as pl
+from sqlalchemy import ColumnElement, Engine, Select, and_, or_, select
+
+from kruispunt.identity import Insz, municipality
+from kruispunt.identity.tables import address, person_number
+from kruispunt.statuses.catalogue import catalogue
+from kruispunt.statuses.sql import one_of_text
+from kruispunt.statuses.tables import status_period
+
+sp = status_period
+
+
+class UnknownPerson(LookupError):
+    """No person in the register has this number."""
+
+
+@dataclass(frozen=True)
+class StatusPeriod:
+    """One period of one status of a person, as delivered by ``source`` and recorded at ``recorded_at``."""
+
+    status: str
+    start_date: date
+    end_date: date | None
+    source: str
+    recorded_at: datetime
+    superseded_at: datetime | None
+
+    def covers(self, day: date) -> bool:
+        return self.start_date <= day and (self.end_date is None or day <= self.end_date)
+
+    @property
+    def label(self) -> str:
+        return catalogue().status(self.status).label("en")
+
+
+def known(known_at: datetime | None) -> ColumnElement[bool]:
+    """Rows that were current knowledge at ``known_at`` (now when None)."""
+    if known_at is None:
+        return sp.c.superseded_at.is_(None)
+    return and_(
+        sp.c.recorded_at <= known_at, or_(sp.c.superseded_at.is_(None), sp.c.superseded_at > known_at)
+    )
+
+
+def _valid_between(first: date, last: date) -> ColumnElement[bool]:
+    return and_(sp.c.start_date <= last, or_(sp.c.end_date.is_(None), sp.c.end_date >= first))
+
+
+def person_statuses(
+    engine: Engine,
+    insz: str,
+    *,
+    at: date | None = None,
+    period: tuple[date, date] | None = None,
+    known_at: datetime | None = None,
+) -> list[StatusPeriod]:
+    """A person's status periods valid on ``at``, or overlapping ``period``, or all of them.
+
+    Ordered by start date and status. Raises InvalidNumber for a malformed number and UnknownPerson when
+    the register does not know it.
+    """
+    if at is not None and period is not None:
+        raise ValueError("give either at or period, not both")
+    number = Insz.parse(insz).number
+    statement = (
+        select(sp.c.status, sp.c.start_date, sp.c.end_date, sp.c.source, sp.c.recorded_at, sp.c.superseded_at)
+        .join(person_number, person_number.c.person_id == sp.c.person_id)
+        .where(person_number.c.insz == number, known(known_at))
+        .order_by(sp.c.start_date, sp.c.status, sp.c.source)
+    )
+    if at is not None:
+        statement = statement.where(_valid_between(at, at))
+    if period is not None:
+        statement = statement.where(_valid_between(*period))
+    with engine.connect() as conn:
+        rows = conn.execute(statement).all()
+        if (
+            not rows
+            and conn.execute(select(person_number.c.person_id).where(person_number.c.insz == number)).first()
+            is None
+        ):
+            raise UnknownPerson(f"{Insz.parse(number).formatted} is not in the register")
+    return [StatusPeriod(*row) for row in rows]
+
+
+def _checked_codes(codes: Iterable[str]) -> list[str]:
+    cat = catalogue()
+    return sorted({cat.status(code).code for code in codes})
+
+
+def _with_current_number(statement: Select[Any]) -> Select[Any]:
+    return statement.join(
+        person_number,
+        and_(person_number.c.person_id == sp.c.person_id, person_number.c.replaced_at.is_(None)),
+    )
+
+
+def holders(
+    engine: Engine,
+    codes: Iterable[str],
+    *,
+    at: date,
+    municipality: str | None = None,
+    known_at: datetime | None = None,
+) -> pl.DataFrame:
+    """Everyone holding one of ``codes`` on ``at``: person_id, insz, status, start_date, end_date.
+
+    One row per period, so a person with two of the codes appears twice. Codes are taken literally; pass
+    them through :func:`expand_codes` to include the codes that count as them (VT_DEPENDANT for VT).
+    ``municipality`` (a NIS code) keeps the people living there on ``at``.
+    """
+    statement = _with_current_number(
+        select(sp.c.person_id, person_number.c.insz, sp.c.status, sp.c.start_date, sp.c.end_date)
+    ).where(one_of_text(sp.c.status, _checked_codes(codes)), _valid_between(at, at), known(known_at))
+    if municipality is not None:
+        nis = _municipality_nis(municipality)
+        statement = statement.join(
+            address,
+            and_(
+                address.c.person_id == sp.c.person_id,
+                address.c.valid_from <= at,
+                or_(address.c.valid_to.is_(None), address.c.valid_to >= at),
+            ),
+        ).where(address.c.municipality_nis == nis)
+    return _frame(engine, statement.order_by(sp.c.person_id, sp.c.status, sp.c.start_date))
+
+
+def _municipality_nis(nis: str) -> str:
+    """The NIS code, checked against the municipality list (raises UnknownMunicipality)."""
+    return municipality(nis).nis
+
+
+def periods_frame(
+    engine: Engine, *, known_at: datetime | None = None, statuses: Iterable[str] | None = None
+) -> pl.DataFrame:
+    """Every period (current knowledge, or as known at ``known_at``) as one frame, for bulk work.
+
+    Columns: person_id (Int64), insz (the person's current number), status, start_date (Date),
+    end_date (Date, null while open), source.
+    """
+    statement = _with_current_number(
+        select(sp.c.person_id, person_number.c.insz, sp.c.status, sp.c.start_date, sp.c.end_date, sp.c.source)
+    ).where(known(known_at))
+    if statuses is not None:
+        statement = statement.where(one_of_text(sp.c.status, _checked_codes(statuses)))
+    return _frame(engine, statement)
+
+
+def _frame(engine: Engine, statement: Select[Any]) -> pl.DataFrame:
+    from kruispunt.store import read_frame
+
+    return read_frame(engine, statement).with_columns(pl.col("person_id").cast(pl.Int64))
