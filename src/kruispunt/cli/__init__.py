@@ -7,6 +7,7 @@ import typer
 from kruispunt.cli.db import db_app
 from kruispunt.cli.demo import demo
 from kruispunt.cli.identity import id_app, register_app
+from kruispunt.cli.rights import rights_app
 
 app = typer.Typer(
     help="kruispunt: an open social-security crossroads bank.",
@@ -16,6 +17,7 @@ app = typer.Typer(
 app.add_typer(id_app, name="id")
 app.add_typer(register_app, name="register")
 app.add_typer(db_app, name="db")
+app.add_typer(rights_app, name="rights")
 app.command("demo")(demo)
 
 
