@@ -49,6 +49,20 @@ class Quarter:
     def next(self) -> Quarter:
         return Quarter(self.year + self.number // 4, self.number % 4 + 1)
 
+    def previous(self) -> Quarter:
+        return Quarter(self.year - (self.number == 1), (self.number - 2) % 4 + 1)
+
+    @classmethod
+    def of(cls, day: date) -> Quarter:
+        """The quarter ``day`` falls in."""
+        return cls(day.year, (day.month - 1) // 3 + 1)
+
+    @classmethod
+    def last_complete(cls, day: date) -> Quarter:
+        """The latest quarter whose reference day is on or before ``day``."""
+        quarter = cls.of(day)
+        return quarter if day >= quarter.last_day else quarter.previous()
+
 
 def quarter_range(text: str) -> list[Quarter]:
     """``2019Q1:2024Q4`` (inclusive) or a single ``2024Q4``, in order; raises WarehouseError."""
