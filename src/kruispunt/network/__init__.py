@@ -1,0 +1,130 @@
+"""Network room: the exchange hub of the crossroads bank.
+
+Public API (what the CLI, the web app, other rooms and the tests use):
+
+- partners and credentials: :func:`add_partner`, :func:`find_partner`, :func:`list_partners`,
+  :func:`issue_token`, :func:`revoke_tokens`, :class:`Partner`, :class:`IssuedToken`;
+- deliberations: :func:`add_deliberation`, :func:`list_deliberations`, :class:`Deliberation`;
+- reference directory: :func:`register_integration`, :func:`end_integration`, :func:`list_integrations`,
+  :func:`capacities`, :class:`Integration`; knowledge directory: :func:`set_route`, :func:`remove_route`,
+  :func:`list_routes`, :class:`Route`;
+- the exchange: :class:`Hub` (``Hub(engine).exchange(CallMeta, request)``), :class:`CallMeta`, the request
+  types :class:`StatusQuery`, :class:`IdentityQuery`, :class:`DirectoryQuery`,
+  :class:`DirectoryRegistration`, :class:`DirectoryEnding`, and :class:`Reply`; :data:`router` (FastAPI);
+- audit: :func:`verify_audit`, :func:`who_consulted`, :func:`purge_audit`, :func:`audit_head`,
+  :class:`Verification`, :class:`Consultation`;
+- errors: :class:`Reason` (refusal codes), :class:`NetworkError`; settings: :class:`HubSettings`.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Engine
+
+from kruispunt import identity
+from kruispunt.network import audit as _audit
+from kruispunt.network.audit import Consultation, Purge, Verification
+from kruispunt.network.deliberations import Deliberation, add_deliberation, list_deliberations
+from kruispunt.network.directory import (
+    Integration,
+    Route,
+    capacities,
+    end_integration,
+    list_integrations,
+    list_routes,
+    register_integration,
+    remove_route,
+    set_route,
+)
+from kruispunt.network.hub import (
+    CallMeta,
+    DirectoryEnding,
+    DirectoryQuery,
+    DirectoryRegistration,
+    Hub,
+    IdentityQuery,
+    Reply,
+    StatusQuery,
+)
+from kruispunt.network.partners import (
+    IssuedToken,
+    Partner,
+    add_partner,
+    find_partner,
+    issue_token,
+    list_partners,
+    revoke_tokens,
+)
+from kruispunt.network.reasons import NetworkError, Reason, Refused, Source
+from kruispunt.network.routes import router
+from kruispunt.network.services import IDENTITY_FIELDS, SERVICES
+from kruispunt.network.settings import HubSettings
+
+
+def verify_audit(engine: Engine) -> Verification:
+    """Walk the audit chain from its anchor; intact, or the first broken record and why."""
+    return _audit.verify(engine)
+
+
+def who_consulted(engine: Engine, insz: str) -> list[Consultation]:
+    """A citizen's report: every exchange about the person with number ``insz`` (any of their numbers)."""
+    number = identity.Insz.parse(insz).number
+    record = identity.find_person(engine, number, date.today())
+    return _audit.who_consulted(engine, record.person_id if record else None, number)
+
+
+def purge_audit(engine: Engine, retention_days: int) -> Purge:
+    """Apply the retention period: drop the chain's prefix older than ``retention_days``."""
+    return _audit.purge(engine, retention_days)
+
+
+def audit_head(engine: Engine) -> tuple[int, str]:
+    """The last sequence number and hash of the audit chain."""
+    return _audit.head(engine)
+
+
+__all__ = [
+    "IDENTITY_FIELDS",
+    "SERVICES",
+    "CallMeta",
+    "Consultation",
+    "Deliberation",
+    "DirectoryEnding",
+    "DirectoryQuery",
+    "DirectoryRegistration",
+    "Hub",
+    "HubSettings",
+    "IdentityQuery",
+    "Integration",
+    "IssuedToken",
+    "NetworkError",
+    "Partner",
+    "Purge",
+    "Reason",
+    "Refused",
+    "Reply",
+    "Route",
+    "Source",
+    "StatusQuery",
+    "Verification",
+    "add_deliberation",
+    "add_partner",
+    "audit_head",
+    "capacities",
+    "end_integration",
+    "find_partner",
+    "issue_token",
+    "list_deliberations",
+    "list_integrations",
+    "list_partners",
+    "list_routes",
+    "purge_audit",
+    "register_integration",
+    "remove_route",
+    "revoke_tokens",
+    "router",
+    "set_route",
+    "verify_audit",
+    "who_consulted",
+]

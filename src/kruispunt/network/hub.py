@@ -1,0 +1,643 @@
+"""The exchange flow: authenticate, authorise, answer (locally or through a provider), log, reply.
+
+Checks run in the order of the reference directory model: the bearer token; the call's metadata
+(message id, end user, case reference, purpose); an idempotent retry is answered from the stored reply;
+a deliberation covering requester, service and purpose; an integration of the person by the requester in
+a required capacity and period. Every outcome is written to the audit log in the transaction that stores
+the reply; when that write fails the exchange is refused, so no data leaves the hub unlogged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from time import perf_counter_ns
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import ValidationError
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+
+from kruispunt import identity
+from kruispunt.network import audit, metrics
+from kruispunt.network.deliberations import PURPOSE_PATTERN, Deliberation, covering
+from kruispunt.network.directory import (
+    Integration,
+    PersonResolver,
+    Route,
+    check_integration,
+    end_in,
+    integrations_of,
+    parse_insz,
+    register_in,
+    route_for,
+)
+from kruispunt.network.partners import Credential, Partner, credential_matches, now, token_hash
+from kruispunt.network.reasons import Reason, Refused
+from kruispunt.network.schemas import PersonOut, ProviderPerson, ProviderStatuses, StatusOut
+from kruispunt.network.services import DIRECTORY, IDENTITY, STATUSES
+from kruispunt.network.tables import exchange_reply, partner, partner_credential
+
+log = logging.getLogger("kruispunt.exchange")
+
+MESSAGE_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/@-]{0,99}$")
+TEXT_PATTERN = re.compile(r"^[\x21-\x7e][\x20-\x7e]{0,99}$")
+MAX_PROVIDER_ANSWER = 1_000_000
+
+
+@dataclass(frozen=True)
+class CallMeta:
+    """What every call carries besides its question (HTTP headers, see docs/api.md)."""
+
+    token: str | None
+    message_id: str | None
+    end_user: str | None
+    case_reference: str | None
+    purpose: str | None
+
+
+@dataclass(frozen=True)
+class StatusQuery:
+    """A person's statuses on ``at`` (default today) or overlapping ``start``..``end``."""
+
+    insz: str
+    at: date | None = None
+    start: date | None = None
+    end: date | None = None
+    service: ClassVar[str] = STATUSES
+
+
+@dataclass(frozen=True)
+class IdentityQuery:
+    insz: str
+    at: date | None = None
+    service: ClassVar[str] = IDENTITY
+
+
+@dataclass(frozen=True)
+class DirectoryQuery:
+    insz: str | None = None
+    service: ClassVar[str] = DIRECTORY
+
+
+@dataclass(frozen=True)
+class DirectoryRegistration:
+    insz: str
+    capacity: int
+    start: date
+    end: date | None = None
+    service: ClassVar[str] = DIRECTORY
+
+
+@dataclass(frozen=True)
+class DirectoryEnding:
+    insz: str
+    capacity: int
+    end: date
+    service: ClassVar[str] = DIRECTORY
+
+
+Request = StatusQuery | IdentityQuery | DirectoryQuery | DirectoryRegistration | DirectoryEnding
+
+
+@dataclass(frozen=True)
+class Reply:
+    """The HTTP status and JSON body of one exchange, and how it was logged."""
+
+    status: int
+    body: bytes
+    reason: Reason | None = None
+    audit_seq: int | None = None
+    replayed: bool = False
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class _Exchange:
+    """What the hub has learned about one exchange so far (it all goes into the audit record)."""
+
+    meta: CallMeta
+    request: Request
+    started_ns: int
+    digest: str
+    credential: Credential | None = None
+    insz: str | None = None
+    person_id: int | None = None
+    deliberation: str | None = None
+    capacity: int | None = None
+    provider: str | None = None
+    provider_us: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """The reply kept under a (partner, message id), for idempotent retries."""
+
+    request_digest: str
+    http_status: int
+    body: str
+
+
+Effect = Callable[[Connection], dict[str, Any]]
+
+
+def _digest(meta: CallMeta, request: Request) -> str:
+    """What makes two calls "the same request" for idempotency: the question and its metadata."""
+    canonical = [request.service, type(request).__name__, asdict(request), meta.end_user, meta.case_reference]
+    canonical.append(meta.purpose)
+    return hashlib.sha256(json.dumps(canonical, default=str, sort_keys=True).encode()).hexdigest()
+
+
+def _dump(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, default=str, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+class Hub:
+    """One per process: the engine, a person-number cache and the HTTP client for providers.
+
+    On SQLite (one writer at a time, every transaction ``BEGIN IMMEDIATE``) the hub's threads take turns
+    on a lock instead of spinning in SQLite's busy handler; on PostgreSQL they run in parallel.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        http: httpx.Client | None = None,
+        today: Callable[[], date] = date.today,
+    ) -> None:
+        self.engine = engine
+        self._persons = PersonResolver(engine)
+        self._http = http or httpx.Client(follow_redirects=False)
+        self._owns_http = http is None
+        self._today = today
+        self._lock: threading.Lock | None = threading.Lock() if engine.dialect.name == "sqlite" else None
+
+    def close(self) -> None:
+        if self._owns_http:
+            self._http.close()
+
+    @contextmanager
+    def _turn(self) -> Iterator[None]:
+        with self._lock if self._lock is not None else nullcontext():
+            yield
+
+    # --- the flow ---
+
+    def exchange(self, meta: CallMeta, request: Request) -> Reply:
+        """Handle one call end to end; never raises (every failure becomes an error reply)."""
+        x = _Exchange(meta, request, perf_counter_ns(), _digest(meta, request))
+        try:
+            stored = self._authenticate(x)
+            self._check_metadata(x)
+            if stored is not None:
+                return self._replay(x, stored)
+            body, effect = self._answer(x)
+            return self._finish(x, 201 if effect is not None else 200, body, None, effect)
+        except Refused as refusal:
+            return self._refuse(x, refusal)
+        except Exception:
+            log.exception("hub error", extra={"message_id": meta.message_id})
+            return self._refuse(
+                x, Refused(Reason.HUB_ERROR, "the hub failed; the exchange was not carried out")
+            )
+
+    def _authenticate(self, x: _Exchange) -> _Stored | None:
+        """The caller's credential, and the reply stored under this message id if this is a retry."""
+        token = x.meta.token
+        if not token:
+            raise Refused(Reason.TOKEN_MISSING, "send 'Authorization: Bearer <token>'", field="Authorization")
+        hashed = token_hash(token)
+        statement = (
+            select(
+                partner_credential.c.id,
+                partner_credential.c.partner_id,
+                partner_credential.c.token_hash,
+                partner_credential.c.revoked_at,
+                partner.c.kbo,
+                partner.c.sector,
+                exchange_reply.c.request_digest,
+                exchange_reply.c.http_status,
+                exchange_reply.c.body,
+            )
+            .join(partner, partner.c.id == partner_credential.c.partner_id)
+            .join(
+                exchange_reply,
+                (exchange_reply.c.partner_id == partner_credential.c.partner_id)
+                & (exchange_reply.c.message_id == (x.meta.message_id or "")[:100]),
+                isouter=True,
+            )
+            .where(partner_credential.c.token_hash == hashed)
+        )
+        with self._turn(), self.engine.connect() as conn:
+            row = conn.execute(statement).first()
+        if row is None or not credential_matches(row.token_hash, token):
+            raise Refused(Reason.TOKEN_INVALID, "the bearer token is not known", field="Authorization")
+        x.credential = Credential(row.id, row.partner_id, row.kbo, row.sector, row.revoked_at is not None)
+        if row.revoked_at is not None:
+            raise Refused(
+                Reason.TOKEN_REVOKED, f"this token was revoked on {row.revoked_at:%Y-%m-%d %H:%M} UTC"
+            )
+        if row.request_digest is None:
+            return None
+        return _Stored(row.request_digest, row.http_status, row.body)
+
+    def _check_metadata(self, x: _Exchange) -> None:
+        checks = (
+            ("X-Message-Id", x.meta.message_id, MESSAGE_ID_PATTERN, "1-100 of A-Z a-z 0-9 . _ : / @ -"),
+            ("X-End-User", x.meta.end_user, TEXT_PATTERN, "1-100 printable ASCII characters"),
+            ("X-Case-Reference", x.meta.case_reference, TEXT_PATTERN, "1-100 printable ASCII characters"),
+            ("X-Purpose", x.meta.purpose, PURPOSE_PATTERN, "a purpose code: a-z 0-9 . _ -, at most 60"),
+        )
+        for header, value, pattern, rule in checks:
+            if not value:
+                raise Refused(Reason.MISSING_HEADER, f"every call carries the {header} header", field=header)
+            if not pattern.match(value):
+                raise Refused(Reason.INVALID_HEADER, f"{header} must be {rule}", field=header)
+
+    def _replay(self, x: _Exchange, stored: _Stored) -> Reply:
+        if stored.request_digest != x.digest:
+            raise Refused(
+                Reason.MESSAGE_ID_REUSED,
+                "this message id was already used for a different request; use a new id per message",
+                field="X-Message-Id",
+            )
+        metrics.REPLAYS.labels(x.request.service).inc()
+        body = stored.body.encode("utf-8")
+        reason = Reason(json.loads(body)["error"]["reason"]) if stored.http_status >= 400 else None
+        return Reply(stored.http_status, body, reason, json.loads(body).get("audit_seq"), replayed=True)
+
+    def _answer(self, x: _Exchange) -> tuple[dict[str, Any], Effect | None]:
+        request = x.request
+        if isinstance(request, StatusQuery):
+            return self._statuses(x, request), None
+        if isinstance(request, IdentityQuery):
+            return self._identity(x, request), None
+        return self._directory(x, request)
+
+    # --- person services ---
+
+    def _authorise(
+        self, x: _Exchange, insz: str, start: date, end: date
+    ) -> tuple[Deliberation, Route | None]:
+        """Deliberation, then integration; returns the deliberation and the provider route, if any."""
+        assert x.credential is not None and x.meta.purpose is not None
+        x.insz = parse_insz(insz)
+        with self._turn():
+            person_id = self._persons(x.insz)
+            with self.engine.connect() as conn:
+                found = covering(
+                    conn, x.credential.partner_id, x.request.service, x.meta.purpose, self._today()
+                )
+                x.deliberation = found.number
+                if person_id is None:
+                    raise Refused(
+                        Reason.NOT_INTEGRATED,
+                        "you have not integrated this person in the reference directory",
+                    )
+                x.person_id = person_id
+                x.capacity = check_integration(
+                    conn, x.credential.partner_id, person_id, found.capacities, start, end
+                )
+                return found, route_for(conn, x.request.service)
+
+    def _statuses(self, x: _Exchange, query: StatusQuery) -> dict[str, Any]:
+        if query.at is not None and (query.start is not None or query.end is not None):
+            raise Refused(
+                Reason.INVALID_REQUEST, "ask either at a date or over a period (from, to)", field="at"
+            )
+        if (query.start is None) != (query.end is None):
+            raise Refused(Reason.INVALID_REQUEST, "a period needs both from and to", field="to")
+        if query.start is not None and query.end is not None and query.end < query.start:
+            raise Refused(Reason.INVALID_REQUEST, "the period ends before it starts", field="to")
+        at = query.at or (self._today() if query.start is None else None)
+        start, end = (at, at) if at is not None else (query.start, query.end)
+        assert start is not None and end is not None
+        found, route = self._authorise(x, query.insz, start, end)
+        assert x.insz is not None
+        periods = (
+            self._remote_statuses(x, route, at, start, end)
+            if route
+            else self._local_statuses(x, at, start, end)
+        )
+        allowed = [p for p in periods if p.status in found.fields]
+        answer: dict[str, Any] = {"insz": x.insz}
+        answer.update({"at": at} if at is not None else {"from": start, "to": end})
+        answer.update(
+            deliberation=found.number,
+            capacity=x.capacity,
+            statuses=[p.model_dump(mode="json") for p in allowed],
+        )
+        return answer
+
+    def _local_statuses(self, x: _Exchange, at: date | None, start: date, end: date) -> list[StatusOut]:
+        from kruispunt import statuses
+
+        assert x.insz is not None
+        x.provider = "hub"
+        with self._turn():
+            periods = statuses.person_statuses(
+                self.engine, x.insz, at=at, period=None if at is not None else (start, end)
+            )
+        return [
+            StatusOut(status=p.status, start_date=p.start_date, end_date=p.end_date, source=p.source)
+            for p in periods
+        ]
+
+    def _remote_statuses(
+        self, x: _Exchange, route: Route, at: date | None, start: date, end: date
+    ) -> list[StatusOut]:
+        params = (
+            {"at": at.isoformat()} if at is not None else {"from": start.isoformat(), "to": end.isoformat()}
+        )
+        content = self._fetch(x, route, params)
+        if content is None:
+            return []
+        try:
+            return ProviderStatuses.model_validate_json(content).statuses
+        except ValidationError as error:
+            raise Refused(
+                Reason.PROVIDER_BAD_ANSWER, f"the provider's answer is not valid: {error.errors()[0]['msg']}"
+            ) from None
+
+    def _identity(self, x: _Exchange, query: IdentityQuery) -> dict[str, Any]:
+        at = query.at or self._today()
+        found, route = self._authorise(x, query.insz, at, at)
+        assert x.insz is not None
+        if route is not None:
+            content = self._fetch(x, route, {"at": at.isoformat()})
+            if content is None:
+                raise Refused(
+                    Reason.PROVIDER_BAD_ANSWER, "the provider does not know a person the register knows"
+                )
+            try:
+                person = ProviderPerson.model_validate_json(content).person
+            except ValidationError as error:
+                raise Refused(
+                    Reason.PROVIDER_BAD_ANSWER,
+                    f"the provider's answer is not valid: {error.errors()[0]['msg']}",
+                ) from None
+        else:
+            person = self._local_person(x, at)
+        shown = person.model_dump(mode="json", include={"insz", *found.fields})
+        return {"at": at, "deliberation": found.number, "capacity": x.capacity, "person": shown}
+
+    def _local_person(self, x: _Exchange, at: date) -> PersonOut:
+        assert x.insz is not None
+        x.provider = "hub"
+        with self._turn():
+            record = identity.find_person(self.engine, x.insz, at)
+        if record is None:
+            raise Refused(
+                Reason.NOT_INTEGRATED, "you have not integrated this person in the reference directory"
+            )
+        data = asdict(record)
+        data["household"] = data["household"] if record.household_id else None
+        return PersonOut.model_validate(data)
+
+    def _fetch(self, x: _Exchange, route: Route, params: dict[str, str]) -> bytes | None:
+        """Ask the provider; None when it does not know the person (HTTP 404)."""
+        assert x.credential is not None and x.insz is not None
+        x.provider = route.base_url
+        headers = {
+            "X-Message-Id": x.meta.message_id or "",
+            "X-Requester": x.credential.kbo,
+            "X-Deliberation": x.deliberation or "",
+            "X-Purpose": x.meta.purpose or "",
+        }
+        started = perf_counter_ns()
+        try:
+            response = self._http.get(
+                f"{route.base_url}/{route.service}/{x.insz}",
+                params=params,
+                headers=headers,
+                timeout=route.timeout_ms / 1000,
+            )
+        except httpx.TimeoutException:
+            raise Refused(
+                Reason.PROVIDER_TIMEOUT, f"the provider did not answer within {route.timeout_ms} ms"
+            ) from None
+        except httpx.HTTPError as error:
+            raise Refused(
+                Reason.PROVIDER_UNREACHABLE, f"the provider cannot be reached: {type(error).__name__}"
+            ) from None
+        finally:
+            x.provider_us = (perf_counter_ns() - started) // 1000
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise Refused(Reason.PROVIDER_ERROR, f"the provider answered HTTP {response.status_code}")
+        if len(response.content) > MAX_PROVIDER_ANSWER:
+            raise Refused(Reason.PROVIDER_BAD_ANSWER, "the provider's answer is too large")
+        return response.content
+
+    # --- the partner's own directory entries ---
+
+    def _directory(self, x: _Exchange, request: Request) -> tuple[dict[str, Any], Effect | None]:
+        assert x.credential is not None
+        credential = x.credential
+        x.provider = "hub"
+        if isinstance(request, DirectoryQuery):
+            person_id = self._person_of(x, request.insz) if request.insz else None
+            with self._turn(), self.engine.connect() as conn:
+                found = integrations_of(conn, credential.partner_id, person_id)
+            return {"integrations": [_integration_json(i) for i in found]}, None
+        assert isinstance(request, DirectoryRegistration | DirectoryEnding)
+        person_id = self._person_of(x, request.insz)
+        x.capacity = request.capacity
+        owner = _owner(credential)
+        if isinstance(request, DirectoryRegistration):
+            registration = request
+
+            def register(conn: Connection) -> dict[str, Any]:
+                assert x.insz is not None
+                register_in(
+                    conn,
+                    owner,
+                    person_id,
+                    x.insz,
+                    registration.capacity,
+                    registration.start,
+                    registration.end,
+                )
+                return {"changed": 1}
+
+            return {}, register
+        ending = request
+
+        def end(conn: Connection) -> dict[str, Any]:
+            return {"changed": end_in(conn, owner, person_id, ending.capacity, ending.end)}
+
+        return {}, end
+
+    def _person_of(self, x: _Exchange, insz: str) -> int:
+        x.insz = parse_insz(insz)
+        with self._turn():
+            person_id = self._persons(x.insz)
+        if person_id is None:
+            raise Refused(Reason.PERSON_UNKNOWN, f"{x.insz} is not in the register", field="insz")
+        x.person_id = person_id
+        return person_id
+
+    # --- logging and replying ---
+
+    def _refuse(self, x: _Exchange, refusal: Refused) -> Reply:
+        error = {
+            "reason": refusal.reason.value,
+            "source": refusal.reason.source.value,
+            "message": refusal.message,
+            "field": refusal.field,
+            "message_id": x.meta.message_id,
+        }
+        return self._finish(x, refusal.reason.http_status, {"error": error}, refusal.reason, None)
+
+    def _finish(
+        self, x: _Exchange, status: int, body: dict[str, Any], reason: Reason | None, effect: Effect | None
+    ) -> Reply:
+        """Log the exchange and store its reply in one transaction; refuse when that fails."""
+        storable = (
+            x.credential is not None
+            and (reason is None or reason.final)
+            and reason
+            not in (
+                Reason.MESSAGE_ID_REUSED,
+                Reason.MISSING_HEADER,
+                Reason.INVALID_HEADER,
+                Reason.TOKEN_REVOKED,
+            )
+        )
+        try:
+            with self._turn(), self.engine.begin() as conn:
+                if effect is not None:
+                    body.update(effect(conn))
+                seq = audit.append(conn, [self._entry(x, status, reason)])[0]
+                body = _with_seq(body, seq, x.meta.message_id)
+                payload = _dump(body)
+                if storable:
+                    assert x.credential is not None and x.meta.message_id is not None
+                    conn.execute(
+                        exchange_reply.insert().values(
+                            partner_id=x.credential.partner_id,
+                            message_id=x.meta.message_id,
+                            request_digest=x.digest,
+                            http_status=status,
+                            body=payload.decode("utf-8"),
+                            audit_seq=seq,
+                            recorded_at=now(),
+                        )
+                    )
+        except Refused as refusal:
+            return self._refuse(x, refusal)
+        except IntegrityError:
+            return self._raced(x)
+        except SQLAlchemyError:
+            log.exception("audit log unavailable", extra={"message_id": x.meta.message_id})
+            return self._unlogged(x)
+        self._observe(x, status, reason, seq)
+        return Reply(status, payload, reason, seq)
+
+    def _raced(self, x: _Exchange) -> Reply:
+        """Another worker stored a reply under this message id meanwhile: answer as a retry would be."""
+        stored = self._authenticate(x)
+        if stored is None:
+            return self._unlogged(x)
+        try:
+            return self._replay(x, stored)
+        except Refused as refusal:
+            return self._refuse(x, refusal)
+
+    def _unlogged(self, x: _Exchange) -> Reply:
+        reason = Reason.AUDIT_UNAVAILABLE
+        error = {
+            "reason": reason.value,
+            "source": reason.source.value,
+            "message": "the exchange could not be logged and was therefore not carried out; retry later",
+            "field": None,
+            "message_id": x.meta.message_id,
+            "audit_seq": None,
+        }
+        self._observe(x, reason.http_status, reason, None)
+        return Reply(reason.http_status, _dump({"error": error}), reason, None)
+
+    def _entry(self, x: _Exchange, status: int, reason: Reason | None) -> audit.AuditEntry:
+        elapsed_us = (perf_counter_ns() - x.started_ns) // 1000
+        meta = x.meta
+        return audit.AuditEntry(
+            recorded_at=now(),
+            service=x.request.service,
+            outcome="answered" if reason is None else ("refused" if reason.final else "failed"),
+            http_status=status,
+            request_digest=x.digest,
+            hub_us=elapsed_us - (x.provider_us or 0),
+            partner_id=x.credential.partner_id if x.credential else None,
+            requester=x.credential.kbo if x.credential else None,
+            message_id=(meta.message_id or None) and meta.message_id[:100],
+            insz=x.insz,
+            person_id=x.person_id,
+            end_user=(meta.end_user or None) and meta.end_user[:100],
+            case_reference=(meta.case_reference or None) and meta.case_reference[:100],
+            purpose=(meta.purpose or None) and meta.purpose[:60],
+            deliberation=x.deliberation,
+            capacity=x.capacity,
+            reason=reason.value if reason else None,
+            provider=x.provider[:500] if x.provider else None,
+            provider_us=x.provider_us,
+        )
+
+    def _observe(self, x: _Exchange, status: int, reason: Reason | None, seq: int | None) -> None:
+        seconds = (perf_counter_ns() - x.started_ns) / 1e9
+        outcome = "answered" if reason is None else ("refused" if reason.final else "failed")
+        metrics.observe(
+            x.request.service,
+            outcome,
+            reason.value if reason else None,
+            reason.source.value if reason else None,
+            seconds,
+        )
+        if log.isEnabledFor(logging.INFO):
+            log.info(
+                "exchange",
+                extra={
+                    "exchange": {
+                        "service": x.request.service,
+                        "requester": x.credential.kbo if x.credential else None,
+                        "message_id": x.meta.message_id,
+                        "outcome": outcome,
+                        "reason": reason.value if reason else None,
+                        "status": status,
+                        "audit_seq": seq,
+                        "ms": round(seconds * 1000, 3),
+                    }
+                },
+            )
+
+
+def _with_seq(body: dict[str, Any], seq: int, message_id: str | None) -> dict[str, Any]:
+    if "error" in body:
+        return {"error": {**body["error"], "audit_seq": seq}}
+    return {**body, "message_id": message_id, "audit_seq": seq}
+
+
+def _owner(credential: Credential) -> Partner:
+    return Partner(credential.partner_id, credential.kbo, credential.sector, "")
+
+
+def _integration_json(item: Integration) -> dict[str, Any]:
+    return {
+        "insz": item.insz,
+        "sector": item.sector,
+        "capacity": item.capacity,
+        "valid_from": item.valid_from.isoformat(),
+        "valid_to": item.valid_to.isoformat() if item.valid_to else None,
+    }

@@ -1,0 +1,160 @@
+"""HTTP routes of the consultation API (mounted under ``/v1``): each turns a request into a hub call.
+
+The call metadata travel in headers (``X-Message-Id``, ``X-End-User``, ``X-Case-Reference``,
+``X-Purpose``) next to ``Authorization: Bearer``. Answers are written by the hub as JSON bytes; the
+response models below only describe them in the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from kruispunt.network.hub import (
+    CallMeta,
+    DirectoryEnding,
+    DirectoryQuery,
+    DirectoryRegistration,
+    Hub,
+    IdentityQuery,
+    Reply,
+    StatusQuery,
+)
+from kruispunt.network.schemas import (
+    ErrorAnswer,
+    IdentityAnswer,
+    IntegrationChanged,
+    IntegrationEndIn,
+    IntegrationIn,
+    IntegrationsAnswer,
+    StatusesAnswer,
+)
+
+router = APIRouter(tags=["exchange"])
+bearer = HTTPBearer(auto_error=False, description="The partner's bearer token (shown once when issued).")
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorAnswer, "description": text}
+    for code, text in (
+        (400, "Malformed INSZ or call metadata."),
+        (401, "Token missing, unknown or revoked."),
+        (403, "No deliberation, or no integration of the person in a required capacity and period."),
+        (404, "Person unknown (directory registration)."),
+        (409, "Message id reused for a different request, or a conflicting integration."),
+        (413, "Request body too large."),
+        (422, "Invalid request parameters."),
+        (502, "The provider failed (source: provider)."),
+        (503, "The audit log or the service is unavailable: nothing was carried out."),
+        (504, "The provider did not answer in time."),
+    )
+}
+
+
+async def call_meta(
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    message_id: Annotated[str | None, Header(alias="X-Message-Id", description="Unique per message.")] = None,
+    end_user: Annotated[
+        str | None, Header(alias="X-End-User", description="Who asks, at the partner.")
+    ] = None,
+    case_reference: Annotated[str | None, Header(alias="X-Case-Reference", description="The file.")] = None,
+    purpose: Annotated[str | None, Header(alias="X-Purpose", description="Purpose code.")] = None,
+) -> CallMeta:
+    return CallMeta(
+        credentials.credentials if credentials else None, message_id, end_user, case_reference, purpose
+    )
+
+
+Meta = Annotated[CallMeta, Depends(call_meta)]
+Insz = Annotated[str, Path(max_length=40, description="INSZ in any usual spelling.")]
+
+
+def _hub(request: Request) -> Hub:
+    hub: Hub = request.app.state.hub
+    return hub
+
+
+def _send(reply: Reply) -> Response:
+    headers = {"X-Audit-Seq": str(reply.audit_seq)} if reply.audit_seq is not None else {}
+    if reply.reason is not None:
+        headers["X-Error-Source"] = reply.reason.source.value
+    if reply.replayed:
+        headers["X-Replayed"] = "true"
+    return Response(reply.body, reply.status, headers=headers, media_type="application/json")
+
+
+@router.get(
+    "/persons/{insz}/statuses",
+    response_model=None,
+    responses={200: {"model": StatusesAnswer}, **ERRORS},
+    operation_id="get_statuses",
+)
+def get_statuses(
+    request: Request,
+    insz: Insz,
+    meta: Meta,
+    at: Annotated[date | None, Query(description="Statuses valid on this day (default today).")] = None,
+    start: Annotated[date | None, Query(alias="from", description="Period start (with to).")] = None,
+    end: Annotated[date | None, Query(alias="to", description="Period end, inclusive.")] = None,
+) -> Response:
+    """A person's harmonised social statuses on a day or over a period, as the deliberation allows."""
+    return _send(_hub(request).exchange(meta, StatusQuery(insz, at, start, end)))
+
+
+@router.get(
+    "/persons/{insz}/identity",
+    response_model=None,
+    responses={200: {"model": IdentityAnswer}, **ERRORS},
+    operation_id="get_identity",
+)
+def get_identity(
+    request: Request,
+    insz: Insz,
+    meta: Meta,
+    at: Annotated[date | None, Query(description="As of this day (default today).")] = None,
+) -> Response:
+    """A person's identity and household composition: only the fields the deliberation allows."""
+    return _send(_hub(request).exchange(meta, IdentityQuery(insz, at)))
+
+
+@router.get(
+    "/directory/integrations",
+    response_model=None,
+    responses={200: {"model": IntegrationsAnswer}, **ERRORS},
+    operation_id="list_integrations",
+)
+def list_integrations(
+    request: Request,
+    meta: Meta,
+    insz: Annotated[str | None, Query(max_length=40, description="Only this person.")] = None,
+) -> Response:
+    """Your own entries in the reference directory, current and ended."""
+    return _send(_hub(request).exchange(meta, DirectoryQuery(insz)))
+
+
+@router.post(
+    "/directory/integrations",
+    response_model=None,
+    status_code=201,
+    responses={201: {"model": IntegrationChanged}, **ERRORS},
+    operation_id="register_integration",
+)
+def register_integration(request: Request, meta: Meta, body: IntegrationIn) -> Response:
+    """Register that you hold a file on a person, in a capacity of your sector, for a period."""
+    return _send(
+        _hub(request).exchange(meta, DirectoryRegistration(body.insz, body.capacity, body.start, body.end))
+    )
+
+
+@router.post(
+    "/directory/integrations/end",
+    response_model=None,
+    status_code=201,
+    responses={201: {"model": IntegrationChanged}, **ERRORS},
+    operation_id="end_integration",
+)
+def end_integration(request: Request, meta: Meta, body: IntegrationEndIn) -> Response:
+    """End your integration of a person in a capacity: ``end`` becomes its last day."""
+    return _send(_hub(request).exchange(meta, DirectoryEnding(body.insz, body.capacity, body.end)))

@@ -1,0 +1,160 @@
+"""The consultation API as partners use it: allowed answers, precise refusals, idempotent retries."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from fastapi.testclient import TestClient
+
+from kruispunt import network
+from tests.network.conftest import TODAY, World, headers
+
+AT = {"at": TODAY.isoformat()}
+
+
+def _statuses(client: TestClient, world: World, token: str | None, mid: str = "m-1", **kw: str):  # type: ignore[no-untyped-def]
+    params = kw.pop("params", None) or AT
+    return client.get(f"/v1/persons/{world.head}/statuses", params=params, headers=headers(token, mid, **kw))
+
+
+def test_allowed_consultation_returns_only_the_statuses_the_deliberation_allows(
+    client: TestClient, world: World
+) -> None:
+    answer = _statuses(client, world, world.ocmw_token)
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["deliberation"] == "20/123" and body["capacity"] == 2 and body["insz"] == world.head
+    assert [s["status"] for s in body["statuses"]] == ["LEEFLOON"]  # VT exists but is not allowed
+    assert body["audit_seq"] == int(answer.headers["X-Audit-Seq"])
+    assert network.verify_audit(world.engine).intact
+
+
+def test_period_query_and_identity_with_allowed_fields_only(client: TestClient, world: World) -> None:
+    period = _statuses(client, world, world.ocmw_token, "m-p", params={"from": "2023-01-01", "to": "2023-12-31"})
+    assert period.status_code == 200 and period.json()["from"] == "2023-01-01"
+    person = client.get(
+        f"/v1/persons/{world.head}/identity", params=AT, headers=headers(world.ocmw_token, "m-i")
+    )
+    assert person.status_code == 200, person.text
+    shown = person.json()["person"]
+    assert set(shown) == {"insz", "last_name", "first_name", "household"}
+    assert {m["first_name"] for m in shown["household"]} == {"Jan", "Els", "Lien"}
+
+
+def test_refusals_carry_precise_reasons_and_are_logged(client: TestClient, world: World) -> None:
+    cases = [
+        (None, {}, AT, 401, "token_missing"),
+        ("kp_not-a-real-token", {}, AT, 401, "token_invalid"),
+        (world.ocmw_token, {"X-Message-Id": ""}, AT, 400, "missing_header"),
+        (world.ocmw_token, {"X-Purpose": "marketing"}, AT, 403, "purpose_not_covered"),
+        (world.ocmw_token, {"X-Purpose": "Bad Purpose!"}, AT, 400, "invalid_header"),
+        (world.fund_token, {}, AT, 403, "no_deliberation"),
+        (world.ocmw_token, {}, {"at": "2025-01-01"}, 403, "outside_integration_period"),
+        (world.ocmw_token, {}, {"at": "2024-01-01", "to": "2024-02-01"}, 422, "invalid_request"),
+    ]
+    for number, (token, extra, params, status, reason) in enumerate(cases):
+        answer = _statuses(client, world, token, f"r-{number}", params=params, **extra)
+        assert (answer.status_code, answer.json()["error"]["reason"]) == (status, reason), answer.text
+        assert answer.json()["error"]["source"] == "hub"
+        assert answer.headers["X-Error-Source"] == "hub"
+    seq, _ = network.audit_head(world.engine)
+    assert seq == len(cases)
+    outcomes = [c.reason for c in network.who_consulted(world.engine, world.head)]
+    assert "outside_integration_period" in outcomes and "no_deliberation" in outcomes
+
+
+def test_person_not_integrated_and_capacity_not_covered(client: TestClient, world: World) -> None:
+    other = client.get(
+        f"/v1/persons/{world.child}/statuses", params=AT, headers=headers(world.ocmw_token, "c-1")
+    )
+    assert other.json()["error"]["reason"] == "not_integrated"
+    network.register_integration(world.engine, world.ocmw, world.child, 7, date(2024, 1, 1))
+    debt = client.get(
+        f"/v1/persons/{world.child}/statuses", params=AT, headers=headers(world.ocmw_token, "c-2")
+    )
+    assert debt.status_code == 403 and debt.json()["error"]["reason"] == "capacity_not_covered"
+
+
+def test_malformed_and_injection_shaped_insz_are_refused_and_change_nothing(
+    client: TestClient, world: World
+) -> None:
+    for number, bad in enumerate(["12345678901", "x' OR '1'='1", "1; DROP TABLE audit_record;--"]):
+        answer = client.get(f"/v1/persons/{bad}/statuses", params=AT, headers=headers(world.ocmw_token, f"b{number}"))
+        assert answer.status_code == 400 and answer.json()["error"]["reason"] == "invalid_insz", answer.text
+    sneaky = _statuses(client, world, world.ocmw_token, "s-1", **{"X-Case-Reference": "' OR 1=1 --"})
+    assert sneaky.status_code == 200
+    assert network.verify_audit(world.engine).records == 4
+
+
+def test_revoked_and_rotated_tokens(client: TestClient, world: World) -> None:
+    assert _statuses(client, world, world.ocmw_token, "t-1").status_code == 200
+    fresh = network.issue_token(world.engine, world.ocmw, rotate=True)
+    assert fresh.revoked == 1
+    refused = _statuses(client, world, world.ocmw_token, "t-2")
+    assert refused.status_code == 401 and refused.json()["error"]["reason"] == "token_revoked"
+    assert _statuses(client, world, fresh.token, "t-3").status_code == 200
+    network.revoke_tokens(world.engine, world.ocmw)
+    assert _statuses(client, world, fresh.token, "t-4").json()["error"]["reason"] == "token_revoked"
+
+
+def test_retry_returns_the_stored_answer_logged_once_and_forged_reuse_is_refused(
+    client: TestClient, world: World
+) -> None:
+    first = _statuses(client, world, world.ocmw_token, "same-id")
+    again = _statuses(client, world, world.ocmw_token, "same-id")
+    assert again.status_code == 200 and again.content == first.content
+    assert again.headers["X-Replayed"] == "true"
+    assert network.audit_head(world.engine)[0] == 1
+    forged = _statuses(client, world, world.ocmw_token, "same-id", params={"at": "2024-03-01"})
+    assert forged.status_code == 409 and forged.json()["error"]["reason"] == "message_id_reused"
+    assert network.audit_head(world.engine)[0] == 2
+    # Another partner may use the same message id: ids are unique per partner.
+    other = _statuses(client, world, world.fund_token, "same-id")
+    assert other.json()["error"]["reason"] == "no_deliberation"
+
+
+def test_oversized_bodies_are_refused_before_anything_happens(client: TestClient, world: World) -> None:
+    body = {"insz": world.child, "capacity": 2, "start": "2024-01-01", "padding": "x" * 200_000}
+    answer = client.post("/v1/directory/integrations", json=body, headers=headers(world.ocmw_token, "big"))
+    assert answer.status_code == 413 and answer.json()["error"]["reason"] == "body_too_large"
+    assert network.audit_head(world.engine)[0] == 0
+
+
+def test_partner_manages_its_own_directory_entries(client: TestClient, world: World) -> None:
+    token = world.ocmw_token
+    made = client.post(
+        "/v1/directory/integrations",
+        json={"insz": world.child, "capacity": 4, "start": "2024-02-01"},
+        headers=headers(token, "d-1"),
+    )
+    assert made.status_code == 201, made.text
+    unknown_capacity = client.post(
+        "/v1/directory/integrations",
+        json={"insz": world.child, "capacity": 99, "start": "2024-02-01"},
+        headers=headers(token, "d-2"),
+    )
+    assert unknown_capacity.json()["error"]["reason"] == "capacity_unknown"
+    listed = client.get("/v1/directory/integrations", headers=headers(token, "d-3"))
+    assert {(i["insz"], i["capacity"]) for i in listed.json()["integrations"]} == {
+        (world.head, 2),
+        (world.child, 4),
+    }
+    ended = client.post(
+        "/v1/directory/integrations/end",
+        json={"insz": world.child, "capacity": 4, "end": "2024-03-31"},
+        headers=headers(token, "d-4"),
+    )
+    assert ended.status_code == 201 and ended.json()["changed"] == 1
+    mine = network.list_integrations(world.engine, world.ocmw, world.child)
+    assert [(i.valid_from, i.valid_to) for i in mine] == [(date(2024, 2, 1), date(2024, 3, 31))]
+    fund_view = client.get("/v1/directory/integrations", headers=headers(world.fund_token, "d-5"))
+    assert fund_view.json()["integrations"] == []
+
+
+def test_health_and_metrics(client: TestClient, world: World) -> None:
+    assert client.get("/health").json() == {"status": "ok", "database": "ok", "audit_log": "writable"}
+    _statuses(client, world, None, "x")
+    text = client.get("/metrics").text
+    assert 'kruispunt_refusals_total{reason="token_missing",source="hub"}' in text
+    assert "kruispunt_exchange_seconds_bucket" in text
+    assert network.audit_head(world.engine)[0] == 1  # the health probe left no record
