@@ -76,25 +76,24 @@ def person_statuses(
     if at is not None and period is not None:
         raise ValueError("give either at or period, not both")
     number = Insz.parse(insz).number
+    # One round trip: the outer join yields a row (with NULL status) for a known person without periods.
+    conditions = [sp.c.person_id == person_number.c.person_id, known(known_at)]
+    if at is not None:
+        conditions.append(_valid_between(at, at))
+    if period is not None:
+        conditions.append(_valid_between(*period))
     statement = (
         select(sp.c.status, sp.c.start_date, sp.c.end_date, sp.c.source, sp.c.recorded_at, sp.c.superseded_at)
-        .join(person_number, person_number.c.person_id == sp.c.person_id)
-        .where(person_number.c.insz == number, known(known_at))
+        .select_from(person_number)
+        .outerjoin(sp, and_(*conditions))
+        .where(person_number.c.insz == number)
         .order_by(sp.c.start_date, sp.c.status, sp.c.source)
     )
-    if at is not None:
-        statement = statement.where(_valid_between(at, at))
-    if period is not None:
-        statement = statement.where(_valid_between(*period))
     with engine.connect() as conn:
         rows = conn.execute(statement).all()
-        if (
-            not rows
-            and conn.execute(select(person_number.c.person_id).where(person_number.c.insz == number)).first()
-            is None
-        ):
-            raise UnknownPerson(f"{Insz.parse(number).formatted} is not in the register")
-    return [StatusPeriod(*row) for row in rows]
+    if not rows:
+        raise UnknownPerson(f"{Insz.parse(number).formatted} is not in the register")
+    return [StatusPeriod(*row) for row in rows if row.status is not None]
 
 
 def _checked_codes(codes: Iterable[str]) -> list[str]:
