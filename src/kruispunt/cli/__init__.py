@@ -8,6 +8,7 @@ from kruispunt.cli.db import db_app
 from kruispunt.cli.demo import demo
 from kruispunt.cli.identity import id_app, register_app
 from kruispunt.cli.rights import rights_app
+from kruispunt.cli.statuses import statuses_app
 from kruispunt.cli.warehouse import dwh_app
 
 app = typer.Typer(
@@ -18,6 +19,7 @@ app = typer.Typer(
 app.add_typer(id_app, name="id")
 app.add_typer(register_app, name="register")
 app.add_typer(db_app, name="db")
+app.add_typer(statuses_app, name="statuses")
 app.add_typer(rights_app, name="rights")
 app.add_typer(dwh_app, name="dwh")
 app.command("demo")(demo)
