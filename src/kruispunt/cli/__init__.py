@@ -9,6 +9,7 @@ from kruispunt.cli.demo import demo
 from kruispunt.cli.identity import id_app, register_app
 from kruispunt.cli.rights import rights_app
 from kruispunt.cli.statuses import statuses_app
+from kruispunt.cli.synth import synth_command
 from kruispunt.cli.warehouse import dwh_app
 
 app = typer.Typer(
@@ -23,6 +24,7 @@ app.add_typer(statuses_app, name="statuses")
 app.add_typer(rights_app, name="rights")
 app.add_typer(dwh_app, name="dwh")
 app.command("demo")(demo)
+app.command("synth")(synth_command)
 
 
 def main() -> None:

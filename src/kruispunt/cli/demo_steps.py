@@ -6,9 +6,11 @@ from kruispunt.cli.demo import DemoStep
 from kruispunt.cli.identity import demo_identity
 from kruispunt.cli.rights import demo_rights
 from kruispunt.cli.statuses import demo_statuses
+from kruispunt.cli.synth import demo_synth
 from kruispunt.cli.warehouse import demo_warehouse
 
 STEPS: list[tuple[str, DemoStep]] = [
+    ("0. Synthetic Belgium: Huy, Saint-Georges-sur-Meuse and Herstal", demo_synth),
     ("1. Identity numbers and the person register", demo_identity),
     ("2. GSS buffer: harmonised social statuses", demo_statuses),
     ("5. Derived rights: evaluate, grant, accounting file", demo_rights),

@@ -128,14 +128,14 @@ def _place(
     if children < minors:
         return None
     score = np.where(ages < 18, ages - 100.0, ages + rng.normal(0.0, 5.0, len(ages)))
-    order = np.argsort(score, kind="stable")
+    order = np.argsort(score)
     child_ages, adult_ages = ages[order[:children]], ages[order[children:]]
 
     placed = np.empty(len(ages))
     hh_key = rng.random(len(starts))
     child_slots = np.flatnonzero(is_child)
     slot_order = child_slots[np.lexsort((child_slots, hh_key[household[child_slots]]))]
-    noisy = np.argsort(child_ages + rng.normal(0.0, 4.0, children), kind="stable")
+    noisy = np.argsort(child_ages + rng.normal(0.0, 4.0, children))
     placed[slot_order] = child_ages[noisy]
 
     eldest = np.full(len(starts), -1.0)
@@ -202,12 +202,17 @@ def _with_deceased(
     all_sizes = np.concatenate([sizes, np.ones(dead, dtype=np.int64)])
     new_index = np.empty(h + dead, dtype=np.int64)
     new_index[rng.permutation(h + dead)] = np.arange(h + dead)
-    relabelled = new_index[all_household]
-    order = np.argsort(relabelled, kind="stable")
     perm_kinds = np.empty_like(all_kinds)
     perm_kinds[new_index] = all_kinds
     perm_sizes = np.empty_like(all_sizes)
     perm_sizes[new_index] = all_sizes
+    # Person i goes to the start of its household's new place plus its position within the household.
+    old_starts = np.cumsum(all_sizes) - all_sizes
+    new_starts = np.cumsum(perm_sizes) - perm_sizes
+    relabelled = new_index[all_household]
+    destination = new_starts[relabelled] + np.arange(len(all_household)) - old_starts[all_household]
+    order = np.empty_like(destination)
+    order[destination] = np.arange(len(destination))
     return Households(
         household=relabelled[order],
         role=np.concatenate([role, np.full(dead, HEAD)])[order],

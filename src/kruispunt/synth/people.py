@@ -221,14 +221,10 @@ def register_frame(rng: np.random.Generator, chunk: Chunk) -> pl.DataFrame:
 
 
 def _sequence_within(groups: IntArray) -> IntArray:
-    """1, 2, 3, ... within each group, in order of appearance."""
-    order = np.argsort(groups, kind="stable")
-    sorted_groups = groups[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(sorted_groups)) + 1]
-    run = np.arange(len(groups)) - np.repeat(starts, np.diff(np.r_[starts, len(groups)]))
-    result = np.empty(len(groups), dtype=np.int64)
-    result[order] = run + 1
-    return result
+    """1, 2, 3, ... within each run of equal values of the non-decreasing ``groups``."""
+    starts = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
+    lengths = np.diff(np.r_[starts, len(groups)])
+    return np.arange(len(groups)) - np.repeat(starts, lengths) + 1
 
 
 def _moved_in(rng: np.random.Generator, chunk: Chunk, head_row: IntArray) -> IntArray:
