@@ -23,6 +23,7 @@ from kruispunt.bootstrap import bootstrap
 from kruispunt.config import Settings
 from kruispunt.network import Hub, HubSettings, Reason, metrics, router
 from kruispunt.network import audit as audit_log
+from kruispunt.web import create_router
 
 
 def _error(reason: Reason, message: str, field: str | None = None) -> dict[str, Any]:
@@ -114,6 +115,7 @@ def create_app(settings: Settings | None = None, hub_settings: HubSettings | Non
     )
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     app.include_router(router, prefix="/v1")
+    app.include_router(create_router(lambda: app.state.kruispunt))  # the web pages (docs/web.md)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_api_route("/health", health, methods=["GET"], tags=["operations"])
     app.add_api_route("/metrics", metrics_endpoint, methods=["GET"], tags=["operations"])
