@@ -42,11 +42,9 @@ tables = st.integers(1, 7).flatmap(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(cells=tables, threshold=st.integers(1, 15))
-def test_no_published_entry_is_below_the_threshold(
-    cells: npt.NDArray[np.int64], threshold: int
-) -> None:
+def test_no_published_entry_is_below_the_threshold(cells: npt.NDArray[np.int64], threshold: int) -> None:
     result = protect(cells, threshold=threshold)
     full = with_margins(cells)
     published = full[~result.suppressed]
@@ -55,7 +53,7 @@ def test_no_published_entry_is_below_the_threshold(
     assert (result.primary <= result.suppressed).all()
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(cells=tables, threshold=st.integers(2, 15))
 def test_no_suppressed_entry_can_be_recomputed_from_rows_columns_or_totals(
     cells: npt.NDArray[np.int64], threshold: int
@@ -107,4 +105,12 @@ def test_two_suppressed_cells_in_a_line_are_not_enough_when_they_form_a_bridge()
 
 
 def test_round_to_base_halves_up() -> None:
-    assert round_to_base(np.array([0, 2, 3, 7, 8, 12, 13], dtype=np.int64), 5).tolist() == [0, 0, 5, 5, 10, 10, 15]
+    assert round_to_base(np.array([0, 2, 3, 7, 8, 12, 13], dtype=np.int64), 5).tolist() == [
+        0,
+        0,
+        5,
+        5,
+        10,
+        10,
+        15,
+    ]

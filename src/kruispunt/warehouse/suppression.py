@@ -27,10 +27,13 @@ same result.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 import numpy.typing as npt
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 Matrix = npt.NDArray[np.int64]
 Mask = npt.NDArray[np.bool_]
@@ -111,6 +114,9 @@ def _complete_lines(suppressed: Mask, cost: npt.NDArray[np.float64]) -> None:
 
 
 def _graph(suppressed: Mask) -> nx.Graph:
+    """Lines as nodes, suppressed entries as edges (networkx is imported here: it is slow to import)."""
+    import networkx as nx
+
     graph = nx.Graph()
     for row, col in zip(*np.nonzero(suppressed), strict=True):
         graph.add_edge(("r", int(row)), ("c", int(col)))
@@ -119,6 +125,8 @@ def _graph(suppressed: Mask) -> nx.Graph:
 
 def recomputable(suppressed: Mask) -> list[tuple[int, int]]:
     """Suppressed entries that the row and column equations determine exactly (bridges), sorted."""
+    import networkx as nx
+
     found = []
     for u, v in nx.bridges(_graph(suppressed)):
         row, col = (u, v) if u[0] == "r" else (v, u)
@@ -128,6 +136,8 @@ def recomputable(suppressed: Mask) -> list[tuple[int, int]]:
 
 def _close_first_bridge(suppressed: Mask, cost: npt.NDArray[np.float64]) -> bool:
     """Suppress the cheapest entry that puts the first bridge on a cycle; False when there is none."""
+    import networkx as nx
+
     bridges = recomputable(suppressed)
     if not bridges:
         return False
