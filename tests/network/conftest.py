@@ -50,7 +50,13 @@ def build_world(engine: Engine, folder: Path) -> World:
         _write_statuses(
             folder / "ocmw.csv",
             [
-                {"insz": head, "status": "LEEFLOON", "start_date": "2023-01-01", "end_date": "", "source": "OCMW"},
+                {
+                    "insz": head,
+                    "status": "LEEFLOON",
+                    "start_date": "2023-01-01",
+                    "end_date": "",
+                    "source": "OCMW",
+                },
             ],
         ),
         source="OCMW",
@@ -123,3 +129,7 @@ def headers(token: str | None, message_id: str = "m-1", **overrides: str) -> dic
         sent["Authorization"] = f"Bearer {token}"
     sent.update(overrides)
     return {k: v for k, v in sent.items() if v != ""}
+
+
+# Behaviour that does not depend on the database runs on SQLite only, to keep the suite fast.
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

@@ -7,7 +7,7 @@ from datetime import date
 from fastapi.testclient import TestClient
 
 from kruispunt import network
-from tests.network.conftest import TODAY, World, headers
+from tests.network.conftest import TODAY, World, headers, sqlite_only
 
 AT = {"at": TODAY.isoformat()}
 
@@ -29,8 +29,11 @@ def test_allowed_consultation_returns_only_the_statuses_the_deliberation_allows(
     assert network.verify_audit(world.engine).intact
 
 
+@sqlite_only
 def test_period_query_and_identity_with_allowed_fields_only(client: TestClient, world: World) -> None:
-    period = _statuses(client, world, world.ocmw_token, "m-p", params={"from": "2023-01-01", "to": "2023-12-31"})
+    period = _statuses(
+        client, world, world.ocmw_token, "m-p", params={"from": "2023-01-01", "to": "2023-12-31"}
+    )
     assert period.status_code == 200 and period.json()["from"] == "2023-01-01"
     person = client.get(
         f"/v1/persons/{world.head}/identity", params=AT, headers=headers(world.ocmw_token, "m-i")
@@ -41,6 +44,7 @@ def test_period_query_and_identity_with_allowed_fields_only(client: TestClient, 
     assert {m["first_name"] for m in shown["household"]} == {"Jan", "Els", "Lien"}
 
 
+@sqlite_only
 def test_refusals_carry_precise_reasons_and_are_logged(client: TestClient, world: World) -> None:
     cases = [
         (None, {}, AT, 401, "token_missing"),
@@ -63,6 +67,7 @@ def test_refusals_carry_precise_reasons_and_are_logged(client: TestClient, world
     assert "outside_integration_period" in outcomes and "no_deliberation" in outcomes
 
 
+@sqlite_only
 def test_person_not_integrated_and_capacity_not_covered(client: TestClient, world: World) -> None:
     other = client.get(
         f"/v1/persons/{world.child}/statuses", params=AT, headers=headers(world.ocmw_token, "c-1")
@@ -75,17 +80,21 @@ def test_person_not_integrated_and_capacity_not_covered(client: TestClient, worl
     assert debt.status_code == 403 and debt.json()["error"]["reason"] == "capacity_not_covered"
 
 
+@sqlite_only
 def test_malformed_and_injection_shaped_insz_are_refused_and_change_nothing(
     client: TestClient, world: World
 ) -> None:
     for number, bad in enumerate(["12345678901", "x' OR '1'='1", "1; DROP TABLE audit_record;--"]):
-        answer = client.get(f"/v1/persons/{bad}/statuses", params=AT, headers=headers(world.ocmw_token, f"b{number}"))
+        answer = client.get(
+            f"/v1/persons/{bad}/statuses", params=AT, headers=headers(world.ocmw_token, f"b{number}")
+        )
         assert answer.status_code == 400 and answer.json()["error"]["reason"] == "invalid_insz", answer.text
     sneaky = _statuses(client, world, world.ocmw_token, "s-1", **{"X-Case-Reference": "' OR 1=1 --"})
     assert sneaky.status_code == 200
     assert network.verify_audit(world.engine).records == 4
 
 
+@sqlite_only
 def test_revoked_and_rotated_tokens(client: TestClient, world: World) -> None:
     assert _statuses(client, world, world.ocmw_token, "t-1").status_code == 200
     fresh = network.issue_token(world.engine, world.ocmw, rotate=True)
@@ -113,6 +122,7 @@ def test_retry_returns_the_stored_answer_logged_once_and_forged_reuse_is_refused
     assert other.json()["error"]["reason"] == "no_deliberation"
 
 
+@sqlite_only
 def test_oversized_bodies_are_refused_before_anything_happens(client: TestClient, world: World) -> None:
     body = {"insz": world.child, "capacity": 2, "start": "2024-01-01", "padding": "x" * 200_000}
     answer = client.post("/v1/directory/integrations", json=body, headers=headers(world.ocmw_token, "big"))
@@ -120,6 +130,7 @@ def test_oversized_bodies_are_refused_before_anything_happens(client: TestClient
     assert network.audit_head(world.engine)[0] == 0
 
 
+@sqlite_only
 def test_partner_manages_its_own_directory_entries(client: TestClient, world: World) -> None:
     token = world.ocmw_token
     made = client.post(
@@ -151,6 +162,7 @@ def test_partner_manages_its_own_directory_entries(client: TestClient, world: Wo
     assert fund_view.json()["integrations"] == []
 
 
+@sqlite_only
 def test_health_and_metrics(client: TestClient, world: World) -> None:
     assert client.get("/health").json() == {"status": "ok", "database": "ok", "audit_log": "writable"}
     _statuses(client, world, None, "x")
