@@ -11,6 +11,7 @@ from kruispunt.cli.rights import rights_app
 from kruispunt.cli.statuses import statuses_app
 from kruispunt.cli.synth import synth_command
 from kruispunt.cli.warehouse import dwh_app
+from kruispunt.cli.web import web_app
 
 app = typer.Typer(
     help="kruispunt: an open social-security crossroads bank.",
@@ -23,6 +24,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(statuses_app, name="statuses")
 app.add_typer(rights_app, name="rights")
 app.add_typer(dwh_app, name="dwh")
+app.add_typer(web_app, name="web")
 app.command("demo")(demo)
 app.command("synth")(synth_command)
 

@@ -8,6 +8,7 @@ from kruispunt.cli.rights import demo_rights
 from kruispunt.cli.statuses import demo_statuses
 from kruispunt.cli.synth import demo_synth
 from kruispunt.cli.warehouse import demo_warehouse
+from kruispunt.cli.web import demo_web
 
 STEPS: list[tuple[str, DemoStep]] = [
     ("0. Synthetic Belgium: Huy, Saint-Georges-sur-Meuse and Herstal", demo_synth),
@@ -15,4 +16,5 @@ STEPS: list[tuple[str, DemoStep]] = [
     ("2. GSS buffer: harmonised social statuses", demo_statuses),
     ("5. Derived rights: evaluate, grant, accounting file", demo_rights),
     ("9. Statistical warehouse: pseudonymised facts and a protected table", demo_warehouse),
+    ("10. Web pages: demo accounts for the simulated sign-in", demo_web),
 ]

@@ -1,0 +1,140 @@
+"""CLI for the web pages' local accounts: ``kruispunt web user ...``."""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import replace
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from kruispunt import identity, statuses, web
+from kruispunt.cli._common import app_state, console, fail
+from kruispunt.cli.demo import DemoContext
+
+web_app = typer.Typer(help="The web pages: local accounts for the simulated sign-in.", no_args_is_help=True)
+user_app = typer.Typer(help="Create, list, disable accounts and set passwords.", no_args_is_help=True)
+web_app.add_typer(user_app, name="user")
+
+DEMO_MUNICIPALITY = "61031"
+DEMO_ADDRESS = "http://127.0.0.1:8000/"
+
+
+def _password(given: bool) -> tuple[str, bool]:
+    """The password read from stdin when asked, else a generated one (to be printed)."""
+    if given:
+        return sys.stdin.readline().rstrip("\n"), False
+    return web.generate_password(), True
+
+
+@user_app.command("add")
+def add(
+    username: Annotated[str, typer.Argument(help="Lower-case letters, digits, '.', '_', '-'.")],
+    role: Annotated[web.Role, typer.Option(help="What the account may see.")],
+    insz: Annotated[str | None, typer.Option(help="Citizen accounts: the citizen's INSZ.")] = None,
+    municipality: Annotated[
+        str | None, typer.Option(help="Officer and OCMW accounts: the municipality's NIS code.")
+    ] = None,
+    organisation: Annotated[str | None, typer.Option(help="The organisation's KBO number.")] = None,
+    name: Annotated[str | None, typer.Option(help="Name shown on the pages.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from stdin instead of generating one.")
+    ] = False,
+) -> None:
+    """Create an account; prints the generated password once (it is stored only as a scrypt hash)."""
+    password, generated = _password(password_stdin)
+    new = web.NewAccount(username, role, password, name, insz, municipality, organisation)
+    try:
+        account = web.add_account(app_state().engine, new)
+    except (web.AccountError, identity.InvalidNumber, identity.UnknownMunicipality) as error:
+        raise fail(str(error)) from None
+    console.print(f"account {account.username} ({account.role}) created for {account.display_name}")
+    if generated:
+        console.print(f"password: {password}", highlight=False)
+
+
+@user_app.command("list")
+def list_users() -> None:
+    """Every account with its role and scope."""
+    table = Table("user", "name", "role", "INSZ", "municipality", "organisation", "state")
+    for a in web.list_accounts(app_state().engine):
+        table.add_row(
+            a.username,
+            a.display_name,
+            a.role,
+            a.insz or "",
+            a.municipality_nis or "",
+            a.organisation or "",
+            "disabled" if a.disabled else "active",
+        )
+    console.print(table)
+
+
+@user_app.command("passwd")
+def passwd(
+    username: str,
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read it from stdin.")] = False,
+) -> None:
+    """Set a new password (generated unless read from stdin); unlocks the account, ends its sessions."""
+    password, generated = _password(password_stdin)
+    try:
+        web.set_password(app_state().engine, username, password)
+    except web.AccountError as error:
+        raise fail(str(error)) from None
+    console.print(f"password of {username} changed" + (f": {password}" if generated else ""), highlight=False)
+
+
+@user_app.command("disable")
+def disable(username: str) -> None:
+    """Disable an account and end its sessions."""
+    _set_disabled(username, True)
+
+
+@user_app.command("enable")
+def enable(username: str) -> None:
+    """Enable a disabled account again."""
+    _set_disabled(username, False)
+
+
+def _set_disabled(username: str, disabled: bool) -> None:
+    try:
+        web.set_disabled(app_state().engine, username, disabled)
+    except web.AccountError as error:
+        raise fail(str(error)) from None
+    console.print(f"{username} {'disabled' if disabled else 'enabled'}")
+
+
+def _demo_citizen(context: DemoContext) -> str | None:
+    """A Huy resident holding a status on the demo date: the demo citizen."""
+    at: date = context.facts.get("as_of") or date.today()
+    found = statuses.holders(
+        context.app.engine, statuses.catalogue().codes, at=at, municipality=DEMO_MUNICIPALITY
+    )
+    return str(found["insz"][0]) if found.height else None
+
+
+def demo_web(context: DemoContext) -> None:
+    """Create (or reset) one demo account per role and print where the pages are served."""
+    engine = context.app.engine
+    citizen = _demo_citizen(context)
+    accounts = [
+        web.NewAccount("demo-officer", web.Role.OFFICER, "", municipality_nis=DEMO_MUNICIPALITY),
+        web.NewAccount("demo-ocmw", web.Role.OCMW, "", municipality_nis=DEMO_MUNICIPALITY),
+        web.NewAccount("demo-admin", web.Role.ADMIN, ""),
+        web.NewAccount("demo-researcher", web.Role.RESEARCHER, ""),
+    ]
+    if citizen:
+        accounts.append(web.NewAccount("demo-citizen", web.Role.CITIZEN, "", insz=citizen))
+    existing = {a.username for a in web.list_accounts(engine)}
+    table = Table("user", "role", "password (printed once; local simulated sign-in)")
+    for new in accounts:
+        password = web.generate_password()
+        if new.username in existing:
+            web.set_password(engine, new.username, password)
+        else:
+            web.add_account(engine, replace(new, password=password))
+        table.add_row(new.username, new.role, password)
+    console.print(table)
+    console.print(f"  run `kruispunt serve` and sign in at {DEMO_ADDRESS}sign-in", highlight=False)
