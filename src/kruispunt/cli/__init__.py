@@ -7,6 +7,7 @@ import typer
 from kruispunt.cli.db import db_app
 from kruispunt.cli.demo import demo
 from kruispunt.cli.identity import id_app, register_app
+from kruispunt.cli.network import audit_app, deliberation_app, directory_app, partner_app, serve
 from kruispunt.cli.rights import rights_app
 from kruispunt.cli.statuses import statuses_app
 from kruispunt.cli.synth import synth_command
@@ -25,6 +26,11 @@ app.add_typer(statuses_app, name="statuses")
 app.add_typer(rights_app, name="rights")
 app.add_typer(dwh_app, name="dwh")
 app.add_typer(web_app, name="web")
+app.add_typer(partner_app, name="partner")
+app.add_typer(deliberation_app, name="deliberation")
+app.add_typer(directory_app, name="directory")
+app.add_typer(audit_app, name="audit")
+app.command("serve")(serve)
 app.command("demo")(demo)
 app.command("synth")(synth_command)
 
