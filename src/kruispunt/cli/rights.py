@@ -36,13 +36,11 @@ def _day(text: str | None, name: str) -> date | None:
         raise fail(f"{name}: {text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def _window(on: str | None, start: str | None, end: str | None) -> dict[str, date | None]:
-    dates = {"on": _day(on, "--date"), "start": _day(start, "--from"), "end": _day(end, "--to")}
+def _window(on: str | None, start: str | None, end: str | None) -> rights.Window:
     try:
-        rights.Window.of(dates["on"], dates["start"], dates["end"])
+        return rights.Window.of(_day(on, "--date"), _day(start, "--from"), _day(end, "--to"))
     except rights.EvaluationError as error:
         raise fail(f"{error} (use --date D, or --from D --to D)") from None
-    return dates
 
 
 def _catalogue_or_fail() -> dict[str, rights.Rule]:
@@ -80,12 +78,20 @@ def list_rules(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
         return
     table = Table("id", "title", "authority", "valid", "per")
     for row in rows:
-        table.add_row(row["id"], row["title"], row["authority"], f"{row['from']} – {row['to'] or ''}", row["beneficiary"])
+        table.add_row(
+            row["id"],
+            row["title"],
+            row["authority"],
+            f"{row['from']} – {row['to'] or ''}",
+            row["beneficiary"],
+        )
     console.print(table)
 
 
 @rights_app.command("check")
-def check(directory: Annotated[Path | None, typer.Argument(help="A rules folder (default: the catalogue).")] = None) -> None:
+def check(
+    directory: Annotated[Path | None, typer.Argument(help="A rules folder (default: the catalogue).")] = None,
+) -> None:
     """Validate every rule file; print each problem as FILE:LINE: FIELD: REASON, exit 1 if any."""
     try:
         catalogue = rights.load_catalogue(directory)
@@ -116,14 +122,18 @@ def evaluate(
     on: DateOption = None,
     start: FromOption = None,
     end: ToOption = None,
-    municipality: Annotated[str | None, typer.Option(help="Only beneficiaries living in this NIS code.")] = None,
+    municipality: Annotated[
+        str | None, typer.Option(help="Only beneficiaries living in this NIS code.")
+    ] = None,
     out: Annotated[Path | None, typer.Option(help="Decisions file: .csv, .parquet or .json.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON summary.")] = False,
 ) -> None:
     """Decide a right for the whole stored population (or one municipality)."""
     _known(rule_id)
-    dates = _window(on, start, end)
-    evaluation = rights.evaluate(app_state().engine, rule_id, municipality=municipality, **dates)
+    window = _window(on, start, end)
+    evaluation = rights.evaluate(
+        app_state().engine, rule_id, start=window.start, end=window.end, municipality=municipality
+    )
     if out is not None:
         _write_decisions(evaluation.granted, out)
     result = evaluation.summary()
@@ -166,7 +176,9 @@ def explain(
 
 def _print_explanation(data: dict[str, Any]) -> None:
     console.print(f"[bold]{data['rule']}[/] — {data['title']['en']}")
-    console.print(f"legal basis: {data['legal_basis']['reference']} ({data['legal_basis']['url']})", markup=False)
+    console.print(
+        f"legal basis: {data['legal_basis']['reference']} ({data['legal_basis']['url']})", markup=False
+    )
     period = " to ".join(data["period"]) if data["period"] else "-"
     console.print(
         f"{data['insz']} on {data['date']}: [bold]{data['decision']}[/]"
@@ -176,7 +188,9 @@ def _print_explanation(data: dict[str, Any]) -> None:
     console.print("reasons: " + ", ".join(data["reasons"]), markup=False)
     statuses = Table("holder", "status", "from", "to", "source", title="status periods considered")
     for row in data["status_periods"]:
-        statuses.add_row(row["holder"], row["status"], row["start_date"], row["end_date"] or "open", row["source"] or "")
+        statuses.add_row(
+            row["holder"], row["status"], row["start_date"], row["end_date"] or "open", row["source"] or ""
+        )
     console.print(statuses)
     parameters = Table("parameter", "on", "value", "unit", "reference", title="parameters")
     for p in data["parameters"]:
@@ -194,7 +208,8 @@ def grant(
 ) -> None:
     """Write the decisions to the append-only ledger; only what changed since the last run is written."""
     _known(rule_id)
-    report = rights.grant(app_state().engine, rule_id, **_window(on, start, end))
+    window = _window(on, start, end)
+    report = rights.grant(app_state().engine, rule_id, start=window.start, end=window.end)
     if as_json:
         typer.echo(json.dumps(report.as_dict()))
         return
@@ -246,7 +261,9 @@ def export(
 
 
 @rights_app.command("test")
-def test(directory: Annotated[Path | None, typer.Argument(help="A rules folder (default: the catalogue).")] = None) -> None:
+def test(
+    directory: Annotated[Path | None, typer.Argument(help="A rules folder (default: the catalogue).")] = None,
+) -> None:
     """Run every rule's YAML tests; exit 1 when one fails."""
     try:
         outcomes = rights.run_rule_tests(directory)
@@ -276,23 +293,34 @@ def demo_rights(context: DemoContext) -> None:
             if rule.authority.nis not in (None, nis):
                 continue
             window = _demo_window(rule, tax_year)
-            result = rights.evaluate(engine, rule.id, municipality=nis, **window).summary()
+            evaluation = rights.evaluate(
+                engine, rule.id, start=window.start, end=window.end, municipality=nis
+            )
+            result = evaluation.summary()
             console.print(
                 f"  {rule.id} in {nis}: {result['beneficiaries']:,} {result['beneficiary_entity']}s, "
                 f"€ {result['total_amount']}"
             )
     report = rights.grant(engine, "waste-tax-exemption-huy", on=tax_year)
-    console.print(f"  ledger: {report.granted:,} granted, {report.withdrawn:,} withdrawn, {report.unchanged:,} unchanged")
+    console.print(
+        f"  ledger: {report.granted:,} granted, {report.withdrawn:,} withdrawn, "
+        f"{report.unchanged:,} unchanged"
+    )
     try:
-        written = rights.export(engine, "waste-tax-exemption-huy", "csv", context.out / "waste-tax-exemption-huy.csv")
+        written = rights.export(
+            engine, "waste-tax-exemption-huy", "csv", context.out / "waste-tax-exemption-huy.csv"
+        )
     except rights.NothingToExport:
         console.print("  no grant to export (no Huy household holds a status on 1 January)")
         return
-    console.print(f"  accounting file {written.path.name}: {written.records:,} records, € {written.total_amount}")
+    console.print(
+        f"  accounting file {written.path.name}: {written.records:,} records, € {written.total_amount}"
+    )
     context.facts["accounting_file"] = written.path
 
 
-def _demo_window(rule: rights.Rule, tax_year: date) -> dict[str, date | None]:
+def _demo_window(rule: rights.Rule, tax_year: date) -> rights.Window:
+    """The tax year for yearly rights; the whole validity (up to the tax year) for the others."""
     if rule.period.unit == "year":
-        return {"on": tax_year}
-    return {"start": rule.validity.start, "end": rule.validity.end or tax_year}
+        return rights.Window(tax_year, tax_year)
+    return rights.Window(rule.validity.start, rule.validity.end or tax_year)

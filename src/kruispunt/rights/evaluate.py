@@ -81,7 +81,7 @@ def units(rule: Rule, window: Window) -> pl.DataFrame:
     """
     last = min(window.end, rule.validity.end or _OPEN_END)
     day = max(window.start, rule.validity.start)
-    rows = []
+    rows: list[tuple[int, date, date, date]] = []
     while day <= last:
         start, end = _unit_bounds(rule.period.unit, day)
         clipped = (max(start, rule.validity.start), min(end, rule.validity.end or _OPEN_END))
@@ -107,9 +107,7 @@ def _days(values: pl.Series) -> np.ndarray[Any, np.dtype[np.int64]]:
     return values.cast(pl.Int64).to_numpy()
 
 
-def _held(
-    periods: pl.DataFrame, unit_frame: pl.DataFrame, held: HeldWhen
-) -> pl.DataFrame:
+def _held(periods: pl.DataFrame, unit_frame: pl.DataFrame, held: HeldWhen) -> pl.DataFrame:
     """(person_id, status, unit) for every unit in which a period counts under ``held``.
 
     Each period is turned into the range of unit indices it covers with a binary search over the few unit
@@ -176,18 +174,23 @@ class _Frames:
         # who shares statuses: the household, or the person alone when the register knows no household
         self.groups = self.population.select(
             "person_id",
-            group=pl.coalesce(pl.col("household_id"), pl.lit("\x00person:") + pl.col("person_id").cast(pl.String)),
+            group=pl.coalesce(
+                pl.col("household_id"), pl.lit("\x00person:") + pl.col("person_id").cast(pl.String)
+            ),
         )
 
-    def holders(self, codes: list[str], match: str, held: HeldWhen, by: HeldBy, unit_frame: pl.DataFrame) -> pl.DataFrame:
-        """(person_id, unit) of everyone meeting a status test: holding the codes, or in a household that does."""
+    def holders(
+        self, codes: list[str], match: str, held: HeldWhen, by: HeldBy, unit_frame: pl.DataFrame
+    ) -> pl.DataFrame:
+        """(person_id, unit) of everyone meeting a status test (or living with someone who does)."""
         asked = pl.DataFrame(
             [(stored, code) for code in codes for stored in sorted(self.codes.expand([code]))],
             schema={"status": pl.String, "asked": pl.String},
             orient="row",
         )
-        relevant = self.periods.join(asked.select("status").unique(), on="status", how="semi")
-        held_rows = _held(relevant, unit_frame, held).join(asked, on="status")
+        # periods renamed to the code asked, so "every day" joins VT_DEPENDANT followed by VT
+        relevant = self.periods.join(asked, on="status").drop("status").rename({"asked": "status"})
+        held_rows = _held(relevant, unit_frame, held).rename({"status": "asked"})
         key = "person_id"
         if by == "household":
             held_rows = held_rows.join(self.groups, on="person_id")
@@ -206,9 +209,7 @@ def _households(population: pl.DataFrame) -> pl.DataFrame:
 
     The receiver is the head; a household without a head in the data is paid to its oldest member.
     """
-    members = population.drop_nulls("household_id").with_columns(
-        is_head=pl.col("household_role") == "head"
-    )
+    members = population.drop_nulls("household_id").with_columns(is_head=pl.col("household_role") == "head")
     ordered = members.sort(
         ["household_id", "is_head", "birth_date", "person_id"],
         descending=[False, True, False, False],
@@ -320,11 +321,7 @@ def _beneficiaries(rule: Rule, frames: _Frames, grounds: pl.DataFrame) -> pl.Dat
         .rename({"receiver_id": "person_id"})
         .join(people.drop("household_id"), on="person_id")
     )
-    alone = (
-        missing.group_by("person_id", "unit")
-        .agg(pl.col("priority").min())
-        .join(people, on="person_id")
-    )
+    alone = missing.group_by("person_id", "unit").agg(pl.col("priority").min()).join(people, on="person_id")
     together = pl.concat([best, alone.select(best.columns)])
     return together.join(names, on="priority").drop("priority")
 
@@ -374,10 +371,16 @@ def _checks(
 ) -> pl.DataFrame:
     """Add one Kleene column per condition (true / false / null = unknown) and its reason code."""
     checks: list[tuple[str, pl.Expr, str, str]] = [
-        ("born", pl.col("birth_date").is_null() | (pl.col("birth_date") <= pl.col("period_end")),
-         "NOT_BORN", "NOT_BORN"),
+        (
+            "born",
+            pl.col("birth_date").is_null() | (pl.col("birth_date") <= pl.col("period_end")),
+            "NOT_BORN",
+            "NOT_BORN",
+        ),
     ]
-    table = candidates.join(frames.households.select("household_id", "household_size"), on="household_id", how="left")
+    table = candidates.join(
+        frames.households.select("household_id", "household_size"), on="household_id", how="left"
+    )
     conditions = rule.conditions
     if conditions.residence is not None:
         inside = pl.col("municipality_nis").is_in(conditions.residence.municipalities)
@@ -401,8 +404,10 @@ def _checks(
         hit = _excluded(rule, exclusion, frames, unit_frame, window, catalogue)
         flag = f"excluded_{index}"
         table = table.join(hit.with_columns(pl.lit(True).alias(flag)), on=["person_id", "unit"], how="left")
-        reason = f"EXCLUDED_BY:{exclusion.right}" if exclusion.right else "EXCLUDED_STATUS:" + "+".join(
-            exclusion.statuses or []
+        reason = (
+            f"EXCLUDED_BY:{exclusion.right}"
+            if exclusion.right
+            else "EXCLUDED_STATUS:" + "+".join(exclusion.statuses or [])
         )
         checks.append((flag, pl.col(flag).is_null(), reason, reason))
     if rule.beneficiary.entity == "household":
@@ -410,7 +415,10 @@ def _checks(
         checks.append(("household", known, "MISSING_HOUSEHOLD", "MISSING_HOUSEHOLD"))
     results = [expr.alias(f"ok_{name}") for name, expr, _, _ in checks]
     reasons = [
-        pl.when(pl.col(f"ok_{name}").not_()).then(pl.lit(no)).when(pl.col(f"ok_{name}").is_null()).then(pl.lit(unknown))
+        pl.when(pl.col(f"ok_{name}").not_())
+        .then(pl.lit(no))
+        .when(pl.col(f"ok_{name}").is_null())
+        .then(pl.lit(unknown))
         for name, _, no, unknown in checks
     ]
     return table.with_columns(results).with_columns(
@@ -431,7 +439,7 @@ def _excluded(
     if exclusion.statuses is not None:
         hit = frames.holders(exclusion.statuses, "any", exclusion.held, exclusion.held_by, unit_frame)
         return hit.unique()
-    if exclusion.right not in catalogue:
+    if exclusion.right is None or exclusion.right not in catalogue:
         raise EvaluationError(f"rule {rule.id} excludes right {exclusion.right!r}, which was not supplied")
     other = catalogue[exclusion.right]
     granted = _decide(other, frames, units(other, window), window, catalogue).filter(
@@ -479,10 +487,16 @@ def _amounts(rule: Rule, unit_frame: pl.DataFrame) -> pl.DataFrame:
 
 
 def _finish(rule: Rule, table: pl.DataFrame, unit_frame: pl.DataFrame) -> pl.DataFrame:
-    multiplier = {"period": pl.lit(1, pl.Int64), "month": pl.col("months"), "member": pl.col("household_size")}
+    multiplier = {
+        "period": pl.lit(1, pl.Int64),
+        "month": pl.col("months"),
+        "member": pl.col("household_size"),
+    }
     decision = (
-        pl.when(pl.col("decision_ok")).then(pl.lit(GRANTED))
-        .when(pl.col("decision_ok").not_()).then(pl.lit(NOT_GRANTED))
+        pl.when(pl.col("decision_ok"))
+        .then(pl.lit(GRANTED))
+        .when(pl.col("decision_ok").not_())
+        .then(pl.lit(NOT_GRANTED))
         .otherwise(pl.lit(UNDETERMINED))
     )
     cents = pl.col("base_cents") * multiplier[rule.amount.per].cast(pl.Int64)

@@ -89,18 +89,36 @@ class ExportReport:
 def accounting_records(engine: Engine, rule: Rule, grants: pl.DataFrame) -> pl.DataFrame:
     """The active grants with the receiver's name and current address from the register."""
     if grants.is_empty():
-        raise NothingToExport(f"no active grant of {rule.id} in the ledger; run 'kruispunt rights grant' first")
-    register = current_situation(engine).select(
-        "person_id", "last_name", "first_name", "street", "house_number", "postal_code", "municipality_nis"
-    ).unique("person_id")
-    names = {nis: identity.municipality(nis).name for nis in register["municipality_nis"].drop_nulls().unique()}
+        raise NothingToExport(
+            f"no active grant of {rule.id} in the ledger; run 'kruispunt rights grant' first"
+        )
+    register = (
+        current_situation(engine)
+        .select(
+            "person_id",
+            "last_name",
+            "first_name",
+            "street",
+            "house_number",
+            "postal_code",
+            "municipality_nis",
+        )
+        .unique("person_id")
+    )
+    names = {
+        nis: identity.municipality(nis).name for nis in register["municipality_nis"].drop_nulls().unique()
+    }
     joined = grants.join(register, on="person_id", how="left").with_columns(
         municipality=pl.col("municipality_nis").replace_strict(names, default=None, return_dtype=pl.String),
         legal_reference=pl.lit(" ".join(rule.legal_basis.reference.split())),
     )
     return joined.select(
-        *(pl.col(c).cast(pl.String).fill_null("") if c not in ("amount", "period_start", "period_end") else pl.col(c)
-          for c in EXPORT_COLUMNS)
+        *(
+            pl.col(c).cast(pl.String).fill_null("")
+            if c not in ("amount", "period_start", "period_end")
+            else pl.col(c)
+            for c in EXPORT_COLUMNS
+        )
     ).sort("period_start", "insz")
 
 
@@ -122,7 +140,9 @@ def write_export(records: pl.DataFrame, rule: Rule, fmt: Format, out: Path) -> E
 
 
 def _total(records: pl.DataFrame) -> Decimal:
-    return sum((Decimal(str(a)) for a in records["amount"].to_list()), Decimal("0.00")).quantize(Decimal("0.01"))
+    return sum((Decimal(str(a)) for a in records["amount"].to_list()), Decimal("0.00")).quantize(
+        Decimal("0.01")
+    )
 
 
 def _comma(amount: Any) -> str:
@@ -192,7 +212,10 @@ def _pad(text: str, width: int) -> str:
 
 def _json(records: pl.DataFrame, rule: Rule) -> tuple[bytes, str]:
     """An object with the rule, the records (amounts as decimal strings), totals and the checksum."""
-    rows = [{**row, "amount": str(Decimal(str(row["amount"])).quantize(Decimal("0.01")))} for row in _text_rows(records)]
+    rows = [
+        {**row, "amount": str(Decimal(str(row["amount"])).quantize(Decimal("0.01")))}
+        for row in _text_rows(records)
+    ]
     canonical = json.dumps(rows, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode("utf-8")
     digest = hashlib.sha256(canonical).hexdigest()
     document = {

@@ -168,16 +168,17 @@ def _semantic_problems(
     for where, parameter in _parameter_uses(rule):
         if parameter not in rule.parameters:
             report(where, f"unknown parameter {parameter!r}")
-    for key, parameter in rule.parameters.items():
-        first = parameter.values[0].start
+    for key, dated in rule.parameters.items():
+        first = dated.values[0].start
         if first > rule.validity.start:
             report(
                 ("parameters", key, "values", 0, "from"),
-                f"impossible dates: the first value starts {first}, after the rule's validity ({rule.validity.start})",
+                f"impossible dates: the first value starts {first}, after the rule does "
+                f"({rule.validity.start})",
             )
-        if rule.validity.end is not None and parameter.values[-1].start > rule.validity.end:
+        if rule.validity.end is not None and dated.values[-1].start > rule.validity.end:
             report(
-                ("parameters", key, "values", len(parameter.values) - 1, "from"),
+                ("parameters", key, "values", len(dated.values) - 1, "from"),
                 f"impossible dates: the value starts after the rule ends ({rule.validity.end})",
             )
     if rule.authority.level == "municipality" and rule.authority.nis is not None:

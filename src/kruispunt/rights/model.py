@@ -7,12 +7,13 @@ loaded rule can be shared; :meth:`Rule.override` gives a variant without editing
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 _MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
 
@@ -56,11 +57,13 @@ class Validity(_Strict):
     start: date = Field(alias="from")
     end: date | None = Field(default=None, alias="to")
 
-    @model_validator(mode="after")
-    def _ordered(self) -> Validity:
-        if self.end is not None and self.end < self.start:
-            raise ValueError(f"impossible validity: 'to' {self.end} is before 'from' {self.start}")
-        return self
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, end: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("start")
+        if end is not None and start is not None and end < start:
+            raise ValueError(f"impossible validity: 'to' {end} is before 'from' {start}")
+        return end
 
 
 class ParameterValue(_Strict):
@@ -81,10 +84,10 @@ class Parameter(_Strict):
     @field_validator("values")
     @classmethod
     def _increasing(cls, values: list[ParameterValue]) -> list[ParameterValue]:
-        for before, after in zip(values, values[1:], strict=False):
+        for before, after in itertools.pairwise(values):
             if after.start <= before.start:
                 raise ValueError(
-                    f"impossible dates: value from {after.start} must come after the value from {before.start}"
+                    f"impossible dates: the value from {after.start} must follow the one from {before.start}"
                 )
         return values
 
@@ -111,7 +114,9 @@ class Period(_Strict):
     @classmethod
     def _reference(cls, value: str) -> str:
         if value not in ("first_day", "last_day") and not _MONTH_DAY.match(value):
-            raise ValueError("reference must be 'first_day', 'last_day' or a month-day 'MM-DD' such as '01-01'")
+            raise ValueError(
+                "reference must be 'first_day', 'last_day' or a month-day 'MM-DD' such as '01-01'"
+            )
         if value in ("02-29", "02-30", "02-31", "04-31", "06-31", "09-31", "11-31"):
             raise ValueError(f"impossible date: {value} does not exist every year")
         return value
@@ -157,11 +162,13 @@ class Ground(_Strict):
     start: date | None = Field(default=None, alias="from")
     end: date | None = Field(default=None, alias="to")
 
-    @model_validator(mode="after")
-    def _dates(self) -> Ground:
-        if self.start is not None and self.end is not None and self.end < self.start:
-            raise ValueError(f"impossible dates: 'to' {self.end} is before 'from' {self.start}")
-        return self
+    @field_validator("end")
+    @classmethod
+    def _dates(cls, end: date | None, info: ValidationInfo) -> date | None:
+        start = info.data.get("start")
+        if end is not None and start is not None and end < start:
+            raise ValueError(f"impossible dates: 'to' {end} is before 'from' {start}")
+        return end
 
 
 class Residence(_Strict):

@@ -16,7 +16,14 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kruispunt.rights.evaluate import evaluate_frames
-from kruispunt.rights.loader import RuleError, RuleProblem, load_catalogue, read_located, rule_files, rules_directory
+from kruispunt.rights.loader import (
+    RuleError,
+    RuleProblem,
+    load_catalogue,
+    read_located,
+    rule_files,
+    rules_directory,
+)
 from kruispunt.rights.model import Rule
 
 
@@ -88,8 +95,14 @@ def _frames(test: RuleTest) -> tuple[pl.DataFrame, pl.DataFrame]:
             "household_id": [p.household for p in test.persons],
             "household_role": [p.role for p in test.persons],
         },
-        schema={"person_id": pl.Int64, "insz": pl.String, "birth_date": pl.Date, "municipality_nis": pl.String,
-                "household_id": pl.String, "household_role": pl.String},
+        schema={
+            "person_id": pl.Int64,
+            "insz": pl.String,
+            "birth_date": pl.Date,
+            "municipality_nis": pl.String,
+            "household_id": pl.String,
+            "household_role": pl.String,
+        },
     )
     periods = pl.DataFrame(
         {
@@ -116,7 +129,9 @@ def run_test(rule: Rule, test: RuleTest, catalogue: dict[str, Rule]) -> list[str
             rows = rows.filter(pl.col("period_start") == expected.period_start)
         if rows.is_empty():
             if expected.decision != "not_granted":
-                failures.append(f"{expected.person}: expected {expected.decision}, got no decision (not_granted)")
+                failures.append(
+                    f"{expected.person}: expected {expected.decision}, got no decision (not_granted)"
+                )
             continue
         for row in rows.iter_rows(named=True):
             failures.extend(_compare(expected, row))
@@ -157,7 +172,9 @@ def run_rule_tests(directory: Path | None = None) -> list[TestOutcome]:
             raise RuleError([RuleProblem(str(path), 1, "rule", f"unknown rule {suite.rule!r}")])
         tested.add(suite.rule)
         for test in suite.tests:
-            outcomes.append(TestOutcome(path.name, test.name, run_test(catalogue[suite.rule], test, catalogue)))
+            outcomes.append(
+                TestOutcome(path.name, test.name, run_test(catalogue[suite.rule], test, catalogue))
+            )
     for path in rule_files(directory):
         if path.stem not in tested:
             outcomes.append(TestOutcome(path.name, "(tests)", [f"no {path.stem}.test.yaml beside the rule"]))

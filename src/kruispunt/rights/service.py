@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import polars as pl
-from sqlalchemy import Connection, Engine, func, insert, select, text
+from sqlalchemy import Connection, Engine, String, cast, func, insert, select, text
 
 from kruispunt import identity, statuses
+from kruispunt.rights.evaluate import AMOUNT_TYPE, GRANTED, Window, evaluate_frames, summary, units
 from kruispunt.rights.export import ExportReport, accounting_records, write_export
-from kruispunt.rights.evaluate import GRANTED, Window, evaluate_frames, summary, units
 from kruispunt.rights.loader import load_catalogue
 from kruispunt.rights.model import Rule
 from kruispunt.rights.tables import grant_entry, grant_run
@@ -48,7 +48,8 @@ def _evaluation_dates(rule: Rule, window: Window) -> list[date]:
     frame = units(rule, window)
     if frame.is_empty():
         return [window.start]
-    return sorted({frame["reference_date"].min(), frame["reference_date"].max()})  # type: ignore[type-var]
+    references: list[date] = frame["reference_date"].to_list()
+    return sorted({references[0], references[-1]})
 
 
 def read_population(engine: Engine, dates: Iterable[date]) -> pl.DataFrame:
@@ -117,8 +118,8 @@ def _households_of(
     population: pl.DataFrame, periods: pl.DataFrame, person_ids: Iterable[int]
 ) -> tuple[pl.DataFrame, pl.DataFrame]:
     """Restrict the frames to these persons and everyone sharing a household with them."""
-    wanted = pl.Series("person_id", list(person_ids), dtype=pl.Int64)
-    households = population.filter(pl.col("person_id").is_in(wanted))["household_id"].drop_nulls()
+    wanted = pl.Series("person_id", list(person_ids), dtype=pl.Int64).implode()
+    households = population.filter(pl.col("person_id").is_in(wanted))["household_id"].drop_nulls().implode()
     scope = population.filter(pl.col("person_id").is_in(wanted) | pl.col("household_id").is_in(households))
     return scope, periods.join(scope.select("person_id"), on="person_id", how="semi")
 
@@ -204,13 +205,26 @@ def _explanation(
         )
     household = scope.select("insz", "household_id", "household_role", "municipality_nis").to_dicts()
     shown = periods.join(scope.select("person_id", pl.col("insz").alias("holder")), on="person_id")
-    status_rows = shown.select("holder", "status", "start_date", "end_date", "source").sort("holder", "start_date")
+    status_rows = shown.select("holder", "status", "start_date", "end_date", "source").sort(
+        "holder", "start_date"
+    )
     if mine.is_empty():
-        in_window = "" if frame.height else f"OUTSIDE_VALIDITY:{rule.validity.start}..{rule.validity.end or ''}"
+        in_window = (
+            "" if frame.height else f"OUTSIDE_VALIDITY:{rule.validity.start}..{rule.validity.end or ''}"
+        )
         reasons = [in_window or "NO_GROUND"]
         return Explanation(
-            rule, insz, on, "not_granted", None, None, reasons, None, household,
-            _jsonable(status_rows), parameters,
+            rule,
+            insz,
+            on,
+            "not_granted",
+            None,
+            None,
+            reasons,
+            None,
+            household,
+            _jsonable(status_rows),
+            parameters,
         )
     row = mine.row(0, named=True)
     return Explanation(
@@ -229,7 +243,9 @@ def _explanation(
 
 
 def _jsonable(frame: pl.DataFrame) -> list[dict[str, Any]]:
-    return [{k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()} for row in frame.to_dicts()]
+    return [
+        {k: (v.isoformat() if isinstance(v, date) else v) for k, v in row.items()} for row in frame.to_dicts()
+    ]
 
 
 # --- the grant ledger ---
@@ -268,7 +284,7 @@ def _now() -> datetime:
 
 
 def active_grants(engine: Engine, rule_id: str) -> pl.DataFrame:
-    """The rights currently granted by ``rule_id``: the latest ledger row per person and period, if a grant."""
+    """What ``rule_id`` grants now: per person and period the latest ledger row, when it is a grant."""
     ledger = read_frame(
         engine,
         select(
@@ -280,13 +296,17 @@ def active_grants(engine: Engine, rule_id: str) -> pl.DataFrame:
             grant_entry.c.period_start,
             grant_entry.c.period_end,
             grant_entry.c.ground,
-            grant_entry.c.amount,
+            # as text: ADBC hands PostgreSQL numerics over as an Arrow extension type Polars cannot cast
+            cast(grant_entry.c.amount, String).label("amount"),
         ).where(grant_entry.c.rule_id == rule_id),
     )
     latest = ledger.sort("id").unique(["person_id", "period_start"], keep="last")
-    return latest.filter(pl.col("action") == "grant").drop("id", "action").with_columns(
-        pl.col("amount").cast(pl.Decimal(18, 2))
-    ).sort("period_start", "person_id")
+    return (
+        latest.filter(pl.col("action") == "grant")
+        .drop("id", "action")
+        .with_columns(pl.col("amount").cast(pl.Float64).round(2).cast(AMOUNT_TYPE))
+        .sort("period_start", "person_id")
+    )
 
 
 def grant(
@@ -316,7 +336,9 @@ def grant(
         )
         run_id = None
         if deltas.height or trigger == "run" or last_event_seq is not None:
-            run_id = _record_run(conn, evaluation, trigger, scope, granted.height, withdrawn.height, last_event_seq)
+            run_id = _record_run(
+                conn, evaluation, trigger, scope, granted.height, withdrawn.height, last_event_seq
+            )
             bulk_insert(conn, grant_entry, _ledger_rows(deltas, rule_id, run_id))
     return GrantReport(
         rule_id, run_id, evaluation.window, granted.height, withdrawn.height, unchanged, deltas
@@ -330,13 +352,14 @@ def _lock(conn: Connection) -> None:
 
 
 def _in_scope(active: pl.DataFrame, evaluation: Evaluation, scope: list[int] | None) -> pl.DataFrame:
-    """Active grants the run is responsible for: in the window's periods and, if given, the persons' households."""
+    """The active grants this run answers for: the window's periods and, if given, those households."""
     periods = units(evaluation.rule, evaluation.window).select("period_start")
     active = active.join(periods, on="period_start", how="semi")
     if scope is None:
         return active
-    households = evaluation.decisions["household_id"].drop_nulls()
-    return active.filter(pl.col("person_id").is_in(scope) | pl.col("household_id").is_in(households))
+    households = evaluation.decisions["household_id"].drop_nulls().implode()
+    persons = pl.Series(scope, dtype=pl.Int64).implode()
+    return active.filter(pl.col("person_id").is_in(persons) | pl.col("household_id").is_in(households))
 
 
 def _deltas(target: pl.DataFrame, current: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame, int]:
@@ -399,20 +422,27 @@ def _ledger_rows(deltas: pl.DataFrame, rule_id: str, run_id: int) -> pl.DataFram
 _CONSUMED_KINDS = ("status.", "register.")
 
 
-def regrant_persons(engine: Engine, person_ids: Iterable[int], *, last_event_seq: int | None = None) -> list[GrantReport]:
+def regrant_persons(
+    engine: Engine, person_ids: Iterable[int], *, last_event_seq: int | None = None
+) -> list[GrantReport]:
     """Re-decide every right already granted over its granted windows, for these persons only.
 
     The function the mutation consumer calls after status or register changes: it grants and withdraws
     only what changed for them and their households.
     """
     scope = sorted(set(person_ids))
-    reports = []
+    reports: list[GrantReport] = []
     if not scope:
         return reports
     for rule_id, first, last in _granted_windows(engine):
         reports.append(
             grant(
-                engine, rule_id, start=first, end=last, person_ids=scope, trigger="mutation",
+                engine,
+                rule_id,
+                start=first,
+                end=last,
+                person_ids=scope,
+                trigger="mutation",
                 last_event_seq=last_event_seq,
             )
         )
@@ -443,7 +473,9 @@ def consume_mutations(engine: Engine) -> list[GrantReport]:
     relevant = [e for e in events if e.person_id is not None and e.kind.startswith(_CONSUMED_KINDS)]
     if not events:
         return []
-    return regrant_persons(engine, {int(e.person_id) for e in relevant}, last_event_seq=max(e.seq for e in events))
+    return regrant_persons(
+        engine, {int(e.person_id) for e in relevant}, last_event_seq=max(e.seq for e in events)
+    )
 
 
 # --- accounting export ---

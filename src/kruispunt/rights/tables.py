@@ -3,7 +3,18 @@
 The state of a right for a beneficiary and period is the latest ledger row for (rule, person, period).
 """
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, Date, DateTime, Index, Integer, Numeric, String, Table
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Table,
+)
 
 from kruispunt.store import metadata
 
