@@ -177,8 +177,8 @@ def test_accept_partial_writes_good_rows_and_a_rejects_file(engine: Engine, tmp_
 
 
 def test_replaced_bis_number_keeps_history(engine: Engine, tmp_path: Path) -> None:
-    from tests.factories import person_row, write_register
     from kruispunt.identity import load_register
+    from tests.factories import person_row, write_register
 
     gen = NumberGenerator(5)
     bis = gen.insz(date(1990, 3, 3), Sex.FEMALE, NumberKind.BIS).number

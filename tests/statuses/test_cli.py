@@ -1,0 +1,86 @@
+"""End to end through ``python -m kruispunt statuses ...``, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+
+from kruispunt.identity import NumberGenerator
+from tests.factories import household, write_register
+from tests.statuses.helpers import write_statuses
+from tests.test_cli import run
+
+
+def test_load_show_holders_export_and_rejection(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    rows = household(NumberGenerator(21))
+    jan, els, lien = (r["insz"] for r in rows)
+    assert (
+        run(
+            home, "register", "load", str(write_register(tmp_path / "r.csv", rows)), "--as-of", "2020-01-01"
+        ).returncode
+        == 0
+    )
+    feed = write_statuses(
+        tmp_path / "nic.csv",
+        [(jan, "VT", "2020-01-01", "", "NIC"), (els, "VT_DEPENDANT", "2020-01-01", "2020-12-31", "NIC")],
+    )
+    loaded = run(home, "statuses", "load", str(feed), "--source", "NIC")
+    assert loaded.returncode == 0, loaded.stderr
+    assert "2 periods recorded" in loaded.stdout and "2 started" in loaded.stdout
+
+    shown = run(home, "statuses", "show", els, "--json")
+    assert [(p["status"], p["end_date"]) for p in json.loads(shown.stdout)] == [
+        ("VT_DEPENDANT", "2020-12-31")
+    ]
+    assert json.loads(run(home, "statuses", "show", jan, "--known-at", "2019-01-01", "--json").stdout) == []
+
+    out = tmp_path / "holders.parquet"
+    held = run(
+        home,
+        "statuses",
+        "holders",
+        "VT",
+        "--at",
+        "2020-06-01",
+        "--expand",
+        "--municipality",
+        "61031",
+        "--output",
+        str(out),
+    )
+    assert held.returncode == 0, held.stderr
+    assert "2 persons hold" in held.stdout
+    assert sorted(pl.read_parquet(out)["insz"].to_list()) == sorted([jan, els])
+
+    export = tmp_path / "all.csv"
+    assert run(home, "statuses", "export", str(export)).returncode == 0
+    assert pl.read_csv(export, schema_overrides={"insz": pl.String}).columns == [
+        "person_id",
+        "insz",
+        "status",
+        "start_date",
+        "end_date",
+        "source",
+    ]
+
+    bad = write_statuses(tmp_path / "bad.csv", [(lien, "IGO", "2020-01-01", "", "NIC")])
+    report = tmp_path / "report.csv"
+    rejected = run(home, "statuses", "load", str(bad), "--source", "NIC", "--report", str(report))
+    assert rejected.returncode == 1
+    assert "nothing was written" in rejected.stderr and "line 2, field status" in rejected.stderr
+    assert "does not deliver status IGO" in report.read_text(encoding="utf-8")
+    assert json.loads(run(home, "statuses", "show", lien, "--json").stdout) == []
+
+
+def test_clear_errors_for_unknown_things(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    feed = write_statuses(tmp_path / "s.csv", [])
+    unknown_source = run(home, "statuses", "load", str(feed), "--source", "NOPE")
+    assert unknown_source.returncode == 1 and "unknown source code 'NOPE'" in unknown_source.stderr
+    stranger = run(home, "statuses", "show", NumberGenerator(5).insz().number)
+    assert stranger.returncode == 1 and "not in the register" in stranger.stderr
+    unknown_code = run(home, "statuses", "holders", "NOPE", "--at", "2020-01-01")
+    assert unknown_code.returncode == 1 and "unknown status code" in unknown_code.stderr
