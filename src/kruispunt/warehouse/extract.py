@@ -275,21 +275,24 @@ def extract(engine: Engine, home: Path, request: ExtractRequest, out: Path) -> E
     published = _publish(frame, request, levels, key)
     staging = out.with_name(f".{out.name}.staging")
     shutil.rmtree(staging, ignore_errors=True)
-    files = _write(staging, request, levels, smallest, published)
-    extract_id = _log(
-        engine,
-        request,
-        status="written",
-        rows=published.height,
-        persons=published["person"].n_unique(),
-        k_achieved=smallest,
-        generalisation=json.dumps(levels),
-        directory=str(out),
-        files=json.dumps(files),
-    )
-    if out.exists():
-        out.rmdir()
-    staging.rename(out)
+    try:
+        files = _write(staging, request, levels, smallest, published)
+        extract_id = _log(
+            engine,
+            request,
+            status="written",
+            rows=published.height,
+            persons=published["person"].n_unique(),
+            k_achieved=smallest,
+            generalisation=json.dumps(levels),
+            directory=str(out),
+            files=json.dumps(files),
+        )
+        if out.exists():
+            out.rmdir()
+        staging.rename(out)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return ExtractReport(
         extract_id, out, published.height, published["person"].n_unique(), smallest, levels, files
     )
