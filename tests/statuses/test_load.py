@@ -176,6 +176,34 @@ def test_accept_partial_writes_good_rows_and_a_rejects_file(engine: Engine, tmp_
     assert lines[1].startswith("3,start_date,'not a date' is not a date YYYY-MM-DD," + els)
 
 
+def test_partial_full_load_leaves_a_rejected_rows_status_as_stored(engine: Engine, tmp_path: Path) -> None:
+    jan, els, lien = registered_household(engine, tmp_path)
+    load_status_feed(
+        engine,
+        write_statuses(
+            tmp_path / "a.csv",
+            [(jan, "IGO", "2019-01-01", "", "FPD"), (els, "IGO", "2019-01-01", "", "FPD")],
+        ),
+        source="FPD",
+    )
+    rejects = tmp_path / "rejects.csv"
+    second = write_statuses(
+        tmp_path / "b.csv",
+        [
+            (jan, "IGO", "2019-01-01", "2019-13-45", "FPD"),  # wrong: jan's IGO must not be removed
+            (jan, "IGO", "2021-01-01", "", "FPD"),  # held back with it
+            (els, "IGO", "2019-01-01", "2022-06-30", "FPD"),  # good: ends els's IGO
+            (lien, "IGO", "2023-01-01", "", "FPD"),  # good: new
+        ],
+    )
+    report = load_status_feed(engine, second, source="FPD", accept_partial=True, rejects_path=rejects)
+    assert (report.rejected, report.removed, report.ended, report.started) == (2, 0, 1, 1)
+    assert [(p.start_date, p.end_date) for p in person_statuses(engine, jan)] == [(date(2019, 1, 1), None)]
+    assert "not loaded: line 2 for the same person and status was rejected" in rejects.read_text(
+        encoding="utf-8"
+    )
+
+
 def test_replaced_bis_number_keeps_history(engine: Engine, tmp_path: Path) -> None:
     from kruispunt.identity import load_register
     from tests.factories import person_row, write_register

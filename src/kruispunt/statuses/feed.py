@@ -32,6 +32,42 @@ class ValidatedFeed:
     raw: pl.DataFrame
     rows: pl.DataFrame
     errors: pl.DataFrame
+    keys: pl.DataFrame  # line, person_id, status of every row whose person and status are known
+
+    @property
+    def held_back(self) -> pl.DataFrame:
+        """(person_id, status) of rejected rows: a partial load leaves these keys as they are stored."""
+        return (
+            self.keys.join(self.errors.select(LINE).unique(), on=LINE, how="semi")
+            .select("person_id", "status")
+            .unique()
+        )
+
+    def holding_back_related(self) -> ValidatedFeed:
+        """For a partial load: good rows of a rejected row's person and status are not loaded either.
+
+        Loading only part of what a source says about one person's status would record a period the
+        source never meant (half a correction, or in full mode the removal of a period whose row was
+        wrong); those rows are reported instead, naming the line that holds them back.
+        """
+        if self.errors.is_empty():
+            return self
+        rejected = self.keys.join(self.errors.select(LINE).unique(), on=LINE, how="semi")
+        first = rejected.group_by("person_id", "status").agg(pl.col(LINE).min().alias("_first"))
+        related = self.rows.join(first, on=["person_id", "status"], how="inner").select(
+            pl.col(LINE),
+            pl.lit("status").alias("field"),
+            pl.format("not loaded: line {} for the same person and status was rejected", "_first").alias(
+                "reason"
+            ),
+        )
+        return ValidatedFeed(
+            self.file,
+            self.raw,
+            self.rows.join(related.select(LINE), on=LINE, how="anti"),
+            pl.concat([self.errors, related]),
+            self.keys,
+        )
 
     @property
     def rejected_lines(self) -> int:
@@ -97,7 +133,8 @@ def validate_status_feed(
         pl.col("_end").alias("end_date"),
         LINE,
     )
-    return ValidatedFeed(name, raw, good, errors)
+    keys = frame.filter(pl.col("person_id").is_not_null() & pl.col("status").is_in(list(catalogue.codes)))
+    return ValidatedFeed(name, raw, good, errors, keys.select(LINE, "person_id", "status"))
 
 
 def _error(frame: pl.DataFrame, condition: pl.Expr, field: str, reason: pl.Expr | str) -> pl.DataFrame:

@@ -98,12 +98,13 @@ def load_status_feed(
     feed = validate_status_feed(path, source=source, numbers=numbers, catalogue=cat)
     if not feed.errors.is_empty() and not accept_partial:
         raise FeedRejected(feed.feed_errors())
+    feed = feed.holding_back_related()
     if rejects_path is not None:
         feed.write_rejects(rejects_path)
     sources = [source] if source != ALL_SOURCES else sorted(feed.rows["source"].unique().to_list())
     with engine.begin() as conn:
         _lock(conn)
-        changes = _plan(engine, feed.rows, sources, mode)
+        changes = _plan(engine, feed, sources, mode)
         load_id = None
         if not changes.empty:
             now = _now()
@@ -118,10 +119,13 @@ def _lock(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STATUS_LOCK_KEY})
 
 
-def _plan(engine: Engine, rows: pl.DataFrame, sources: list[str], mode: Mode) -> Changes:
+def _plan(engine: Engine, feed: ValidatedFeed, sources: list[str], mode: Mode) -> Changes:
+    rows = feed.rows
     persons = rows["person_id"].unique()
     only = persons.to_list() if mode == "delta" and persons.len() <= _SMALL_DELTA else None
     current = current_periods(engine, sources, person_ids=only)
+    # Keys with a rejected row stay as stored (their good rows were held back too).
+    current = current.join(feed.held_back, on=["person_id", "status"], how="anti")
     if mode == "full":
         return plan_changes(current, merge_periods(rows))
     target = delta_target(current, rows)

@@ -20,5 +20,5 @@ def one_of_text(column: ColumnElement[Any], values: Iterable[str]) -> ColumnElem
 
 def one_of_ids(column: ColumnElement[Any], ids: Iterable[int]) -> ColumnElement[bool]:
     """``column IN (…)`` with integer ids written inline (they are ints, so nothing can be injected)."""
-    literals = [literal_column(str(int(i))) for i in ids]
+    literals: list[ColumnElement[Any]] = [literal_column(str(int(i))) for i in ids]
     return column.in_(literals) if literals else false()
