@@ -108,7 +108,7 @@ def write_register(engine: Engine, numbers: pl.DataFrame) -> None:
         bulk_insert(
             conn,
             person_number,
-            numbers.select(
+            numbers.sort("insz").select(
                 "insz",
                 "person_id",
                 pl.lit("nr").alias("kind"),

@@ -212,15 +212,20 @@ def _with_numbers(events: pl.DataFrame, numbers: pl.DataFrame, now: datetime) ->
     current = numbers.filter(pl.col("replaced_at").is_null()).select(
         pl.col("person_id").cast(pl.Int64), "insz"
     )
-    return events.join(current, on="person_id", how="left").select(
-        pl.lit(now).alias("recorded_at"),
-        "kind",
-        "person_id",
-        "insz",
-        "subject",
-        "effective_from",
-        "effective_to",
-        "detail",
+    # Sorted by person: the outbox's person index then grows in order instead of at random places.
+    return (
+        events.join(current, on="person_id", how="left")
+        .sort("person_id", "subject", "effective_from")
+        .select(
+            pl.lit(now).alias("recorded_at"),
+            "kind",
+            "person_id",
+            "insz",
+            "subject",
+            "effective_from",
+            "effective_to",
+            "detail",
+        )
     )
 
 
