@@ -84,3 +84,30 @@ def test_clear_errors_for_unknown_things(tmp_path: Path) -> None:
     assert stranger.returncode == 1 and "not in the register" in stranger.stderr
     unknown_code = run(home, "statuses", "holders", "NOPE", "--at", "2020-01-01")
     assert unknown_code.returncode == 1 and "unknown status code" in unknown_code.stderr
+
+
+def test_demo_step_loads_the_synthetic_file_and_is_idempotent(tmp_path: Path) -> None:
+    from kruispunt.bootstrap import bootstrap
+    from kruispunt.cli._common import console
+    from kruispunt.cli.demo import DemoContext
+    from kruispunt.cli.statuses import demo_statuses
+    from kruispunt.config import Settings
+    from tests.statuses.helpers import registered_household
+
+    app = bootstrap(Settings(home=tmp_path / "home"))
+    jan, els, _ = registered_household(app.engine, tmp_path)
+    feed = write_statuses(
+        tmp_path / "statuses.csv",
+        [
+            (jan, "VT", "2020-01-01", "", "NIC"),
+            (jan, "IGO", "2021-01-01", "", "FPD"),
+            (els, "VT_DEPENDANT", "2020-01-01", "", "NIC"),
+        ],
+    )
+    context = DemoContext(app=app, out=tmp_path, facts={"statuses_file": feed})
+    with console.capture() as first:
+        demo_statuses(context)
+    with console.capture() as second:
+        demo_statuses(context)
+    assert "3 periods recorded" in first.get() and "history of" in first.get() and "IGO" in first.get()
+    assert "nothing changed" in second.get()

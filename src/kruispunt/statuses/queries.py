@@ -20,6 +20,7 @@ from kruispunt.identity.tables import address, person_number
 from kruispunt.statuses.catalogue import catalogue
 from kruispunt.statuses.sql import one_of_text
 from kruispunt.statuses.tables import status_period
+from kruispunt.store import read_frame
 
 sp = status_period
 
@@ -160,6 +161,4 @@ def periods_frame(
 
 
 def _frame(engine: Engine, statement: Select[Any]) -> pl.DataFrame:
-    from kruispunt.store import read_frame
-
     return read_frame(engine, statement).with_columns(pl.col("person_id").cast(pl.Int64))
