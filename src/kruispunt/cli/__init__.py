@@ -7,6 +7,7 @@ import typer
 from kruispunt.cli.db import db_app
 from kruispunt.cli.demo import demo
 from kruispunt.cli.identity import id_app, register_app
+from kruispunt.cli.impact import simulate_app
 from kruispunt.cli.network import audit_app, deliberation_app, directory_app, partner_app, serve
 from kruispunt.cli.rights import rights_app
 from kruispunt.cli.statuses import statuses_app
@@ -24,6 +25,7 @@ app.add_typer(register_app, name="register")
 app.add_typer(db_app, name="db")
 app.add_typer(statuses_app, name="statuses")
 app.add_typer(rights_app, name="rights")
+app.add_typer(simulate_app, name="simulate")
 app.add_typer(dwh_app, name="dwh")
 app.add_typer(web_app, name="web")
 app.add_typer(partner_app, name="partner")

@@ -12,12 +12,14 @@ Public API (what the CLI, the web app, other rooms and the tests use):
   types :class:`StatusQuery`, :class:`IdentityQuery`, :class:`DirectoryQuery`,
   :class:`DirectoryRegistration`, :class:`DirectoryEnding`, and :class:`Reply`; :data:`router` (FastAPI);
 - audit: :func:`verify_audit`, :func:`who_consulted`, :func:`purge_audit`, :func:`audit_head`,
+  :func:`log_listing` (disclosures made outside the exchange API, such as the OCMW outreach list),
   :class:`Verification`, :class:`Consultation`;
 - errors: :class:`Reason` (refusal codes), :class:`NetworkError`; settings: :class:`HubSettings`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
 from sqlalchemy import Engine
@@ -52,8 +54,10 @@ from kruispunt.network.partners import (
     Partner,
     add_partner,
     find_partner,
+    get_partner,
     issue_token,
     list_partners,
+    now,
     revoke_tokens,
 )
 from kruispunt.network.reasons import NetworkError, Reason, Refused, Source
@@ -82,6 +86,51 @@ def purge_audit(engine: Engine, retention_days: int) -> Purge:
 def audit_head(engine: Engine) -> tuple[int, str]:
     """The last sequence number and hash of the audit chain."""
     return _audit.head(engine)
+
+
+def log_listing(
+    engine: Engine,
+    *,
+    requester: str,
+    service: str,
+    purpose: str,
+    persons: Sequence[tuple[int | None, str]],
+    deliberation: str | None = None,
+    outcome: str = "answered",
+    reason: Reason | None = None,
+    end_user: str | None = None,
+    case_reference: str | None = None,
+    message_id: str | None = None,
+    request_digest: str = _audit.GENESIS,
+    hub_us: int = 0,
+) -> list[int]:
+    """Chain a disclosure made outside the exchange API (a bulk listing, e.g. the OCMW outreach list).
+
+    One record per person disclosed (``persons``: person_id, INSZ), so ``who_consulted`` shows it to the
+    citizen; a refused listing is one record without a person. All records are written in one transaction:
+    when the log cannot be written, the caller must not hand the listing out.
+    """
+    with engine.begin() as conn:
+        found = get_partner(conn, requester)
+        common = {
+            "recorded_at": now(),
+            "service": service,
+            "outcome": outcome,
+            "http_status": reason.http_status if reason else 200,
+            "request_digest": request_digest,
+            "hub_us": hub_us,
+            "partner_id": found.id,
+            "requester": found.kbo,
+            "message_id": message_id,
+            "end_user": end_user and end_user[:100],
+            "case_reference": case_reference and case_reference[:100],
+            "purpose": purpose[:60],
+            "deliberation": deliberation,
+            "reason": reason.value if reason else None,
+        }
+        rows: list[tuple[int | None, str | None]] = [(p, i) for p, i in persons] or [(None, None)]
+        entries = [_audit.AuditEntry(**common, person_id=p, insz=i) for p, i in rows]  # type: ignore[arg-type]
+        return _audit.append(conn, entries)
 
 
 __all__ = [
@@ -119,6 +168,7 @@ __all__ = [
     "list_integrations",
     "list_partners",
     "list_routes",
+    "log_listing",
     "purge_audit",
     "register_integration",
     "remove_route",

@@ -1,0 +1,255 @@
+"""One rule (the baseline or a variant) decided over the frames, and its reach and cost broken down.
+
+Three counts answer "whom does it reach": *beneficiaries* (the rule's own unit: households for a household
+right, persons for a personal one, as ``kruispunt rights evaluate`` counts them), *households* reached, and
+*persons* reached (every member of a beneficiary household). Breakdowns by ground and household type count
+beneficiaries; the age-band breakdown counts persons reached by their own age, and puts each beneficiary and
+its cost in the band of the person who receives it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import polars as pl
+
+from kruispunt import identity, rights
+from kruispunt.impact.frames import Frames, reference_dates
+
+AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
+    ("0-17", 0, 17),
+    ("18-24", 18, 24),
+    ("25-44", 25, 44),
+    ("45-64", 45, 64),
+    ("65-79", 65, 79),
+    ("80+", 80, None),
+)
+UNKNOWN = "unknown"
+HOUSEHOLD_TYPES = (
+    "single person",
+    "couple without children",
+    "couple with children",
+    "single parent",
+    "other household",
+    UNKNOWN,
+)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A rule's decisions on one date, the population they were taken on, and the beneficiaries described."""
+
+    name: str
+    rule: rights.Rule
+    on: date
+    reference_date: date
+    decisions: pl.DataFrame
+    beneficiaries: pl.DataFrame
+    reached: pl.DataFrame
+    people: pl.DataFrame
+
+    @property
+    def key(self) -> str:
+        """The column that identifies a beneficiary: household_id or person_id."""
+        return "household_id" if self.rule.beneficiary.entity == "household" else "person_id"
+
+    def population_groups(self) -> pl.DataFrame:
+        """person_id and group (household, or the person alone) of everyone the decisions were taken on."""
+        return self.people.select("person_id", "group")
+
+    def summary(self) -> dict[str, Any]:
+        """The same summary ``kruispunt rights evaluate --json`` prints, from the same decisions."""
+        return rights.summary(self.rule, self.decisions)
+
+    def figures(self, by_municipality: bool) -> dict[str, Any]:
+        """Reach, cost and the breakdowns, as plain JSON-ready values."""
+        result = {
+            "name": self.name,
+            "date": self.on.isoformat(),
+            "reference_date": self.reference_date.isoformat(),
+            "beneficiaries": self.beneficiaries.height,
+            "households": self.reached["group"].n_unique(),
+            "persons": self.reached.height,
+            "cost": money(self.beneficiaries["amount"].sum()),
+            "undetermined": self.summary()["undetermined"],
+            "by_ground": _table(self.beneficiaries, "ground", [g.ground for g in self.rule.grounds]),
+            "by_age_band": _ages(self.beneficiaries, self.reached),
+            "by_household_type": _table(self.beneficiaries, "household_type", list(HOUSEHOLD_TYPES)),
+        }
+        if by_municipality:
+            result["by_municipality"] = _municipalities(self.beneficiaries)
+        return result
+
+
+def decide(
+    name: str, rule: rights.Rule, on: date, frames: Frames, catalogue: dict[str, rights.Rule]
+) -> Outcome:
+    """Evaluate ``rule`` on ``on`` over the shared frames and describe whom it reaches."""
+    dates = reference_dates(rule, on)
+    population = frames.population(dates)
+    decisions = rights.evaluate_frames(
+        rule, population, frames.periods_of(population), on=on, catalogue=catalogue
+    )
+    if frames.municipality is not None:
+        living = population.filter(pl.col("municipality_nis") == frames.municipality).select("person_id")
+        decisions = decisions.join(living, on="person_id", how="semi")
+    people = _people(population, dates[-1])
+    granted = decisions.filter(pl.col("decision") == rights.GRANTED)
+    beneficiaries = _beneficiaries(rule, granted, people)
+    reached = _reached(rule, beneficiaries, people)
+    return Outcome(name, rule, on, dates[-1], decisions, beneficiaries, reached, people)
+
+
+def money(value: Any) -> str:
+    """An amount as a decimal string with cents (JSON keeps it exact)."""
+    return str(Decimal(str(value or 0)).quantize(Decimal("0.01")))
+
+
+def _age_band(age: pl.Expr) -> pl.Expr:
+    expression: Any = pl.when(age.is_null()).then(pl.lit(UNKNOWN))
+    for label, low, high in AGE_BANDS:
+        test = age >= low if high is None else age.is_between(low, high)
+        expression = expression.when(test).then(pl.lit(label))
+    result: pl.Expr = expression.otherwise(pl.lit(UNKNOWN))
+    return result
+
+
+def _age(on: date) -> pl.Expr:
+    birth = pl.col("birth_date")
+    before_birthday = (birth.dt.month() * 100 + birth.dt.day()) > (on.month * 100 + on.day)
+    return pl.lit(on.year) - birth.dt.year() - before_birthday.cast(pl.Int32)
+
+
+def _people(population: pl.DataFrame, on: date) -> pl.DataFrame:
+    """Each person with age band, household (or themselves alone) and the type of that household."""
+    group = pl.coalesce(pl.col("household_id"), pl.lit("\x00person:") + pl.col("person_id").cast(pl.String))
+    people = population.select(
+        "person_id",
+        "household_id",
+        "municipality_nis",
+        group=group,
+        role=pl.col("household_role"),
+        age_band=_age_band(_age(on)),
+    )
+    roles = people.group_by("group").agg(
+        size=pl.len(),
+        partner=(pl.col("role") == "partner").any(),
+        child=(pl.col("role") == "child").any(),
+        known=pl.col("household_id").is_not_null().all(),
+    )
+    kind = (
+        pl.when(~pl.col("known"))
+        .then(pl.lit(UNKNOWN))
+        .when(pl.col("size") == 1)
+        .then(pl.lit("single person"))
+        .when(pl.col("partner") & pl.col("child"))
+        .then(pl.lit("couple with children"))
+        .when(pl.col("partner"))
+        .then(pl.lit("couple without children"))
+        .when(pl.col("child"))
+        .then(pl.lit("single parent"))
+        .otherwise(pl.lit("other household"))
+    )
+    return people.join(roles.select("group", "size", household_type=kind), on="group").drop("role")
+
+
+def _beneficiaries(rule: rights.Rule, granted: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
+    """One row per beneficiary: receiving person, group, ground, amount, and who the receiver is."""
+    totals = [pl.col("ground").first(), pl.col("amount").sum()]
+    if rule.beneficiary.entity == "household":
+        per_beneficiary = granted.group_by("household_id").agg(
+            pl.col("person_id").first().alias("receiver_id"), *totals
+        )
+        covers = pl.col("size")
+    else:
+        per_beneficiary = (
+            granted.group_by("person_id").agg(*totals).with_columns(receiver_id=pl.col("person_id"))
+        )
+        covers = pl.lit(1, pl.UInt32)
+    described = people.select(
+        pl.col("person_id").alias("receiver_id"),
+        "group",
+        "municipality_nis",
+        "age_band",
+        "household_type",
+        "size",
+    )
+    joined = per_beneficiary.join(described, on="receiver_id", how="left")
+    return joined.with_columns(covers=covers.fill_null(1)).drop("size")
+
+
+def _reached(rule: rights.Rule, beneficiaries: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
+    """Every person a beneficiary covers: the household's members, or the beneficiary alone."""
+    if rule.beneficiary.entity == "household":
+        return people.join(beneficiaries.select("group"), on="group", how="semi")
+    return people.join(beneficiaries.select("person_id"), on="person_id", how="semi")
+
+
+def _table(beneficiaries: pl.DataFrame, column: str, order: list[str]) -> list[dict[str, Any]]:
+    """Beneficiaries, persons reached and cost per value of ``column``, in ``order``."""
+    grouped = beneficiaries.group_by(column).agg(
+        beneficiaries=pl.len(), persons=pl.col("covers").sum(), cost=pl.col("amount").sum()
+    )
+    rows = {r[column]: r for r in grouped.to_dicts()}
+    ordered = [v for v in order if v in rows] + sorted(v for v in rows if v not in order and v is not None)
+    return [
+        {
+            column: value,
+            "beneficiaries": rows[value]["beneficiaries"],
+            "persons": rows[value]["persons"],
+            "cost": money(rows[value]["cost"]),
+        }
+        for value in ordered
+    ]
+
+
+def _ages(beneficiaries: pl.DataFrame, reached: pl.DataFrame) -> list[dict[str, Any]]:
+    persons = dict(reached.group_by("age_band").agg(pl.len()).iter_rows())
+    costs = {
+        r["age_band"]: r
+        for r in beneficiaries.group_by("age_band").agg(n=pl.len(), cost=pl.col("amount").sum()).to_dicts()
+    }
+    rows = []
+    for band in [label for label, _, _ in AGE_BANDS] + [UNKNOWN]:
+        if band not in persons and band not in costs:
+            continue
+        found = costs.get(band, {"n": 0, "cost": 0})
+        rows.append(
+            {
+                "age_band": band,
+                "persons": persons.get(band, 0),
+                "beneficiaries": found["n"],
+                "cost": money(found["cost"]),
+            }
+        )
+    return rows
+
+
+def _municipalities(beneficiaries: pl.DataFrame) -> list[dict[str, Any]]:
+    grouped = (
+        beneficiaries.group_by("municipality_nis")
+        .agg(beneficiaries=pl.len(), persons=pl.col("covers").sum(), cost=pl.col("amount").sum())
+        .sort("municipality_nis", nulls_last=True)
+    )
+    return [
+        {
+            "nis": row["municipality_nis"],
+            "name": _municipality_name(row["municipality_nis"]),
+            "beneficiaries": row["beneficiaries"],
+            "persons": row["persons"],
+            "cost": money(row["cost"]),
+        }
+        for row in grouped.to_dicts()
+    ]
+
+
+def _municipality_name(nis: str | None) -> str:
+    if nis is None:
+        return "address unknown"
+    try:
+        return identity.municipality(nis).name
+    except identity.UnknownMunicipality:
+        return nis
