@@ -26,7 +26,7 @@ from datetime import date
 
 from sqlalchemy import Engine
 
-from kruispunt.network.feeds.access import Caller, authenticate
+from kruispunt.network.feeds.access import Caller, as_partner, authenticate
 from kruispunt.network.feeds.audit_bulk import append_frame as append_audit_frame
 from kruispunt.network.feeds.batch import BatchBusy, BatchJob
 from kruispunt.network.feeds.batch import add_part as add_batch_part
@@ -109,6 +109,7 @@ __all__ = [
     "add_batch_part",
     "add_municipal_subscription",
     "append_audit_frame",
+    "as_partner",
     "authenticate",
     "batch_job",
     "batch_rejects",

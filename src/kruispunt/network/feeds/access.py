@@ -111,3 +111,13 @@ def log_refusal(
     )
     with engine.begin() as conn:
         return audit.append(conn, [entry])[0]
+
+
+def as_partner(engine: Engine, kbo: str, meta: CallMeta) -> Caller:
+    """The administrative path (CLI, demo): act for partner ``kbo`` without a token; metadata checked."""
+    from kruispunt.network.partners import get_partner
+
+    with engine.connect() as conn:
+        found = get_partner(conn, kbo)
+    check_metadata(meta, full=meta.purpose is not None)
+    return Caller(found.id, found.kbo, found.sector, meta)
