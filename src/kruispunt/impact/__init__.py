@@ -7,7 +7,7 @@ Public API (what the CLI, the web pages and the tests use):
   (``Variant.parse("NAME:key=value")``),
   :class:`StaffTime` (minutes per manual file, hours per FTE), :func:`read_current` (the ``--current`` file);
 - reports: :func:`write_report` (``.html`` or ``.pdf``, chosen by the file name);
-- outreach: :func:`outreach` -> :class:`OutreachList`, :data:`OUTREACH_PURPOSE`, :data:`INDICATORS`;
+- outreach: :func:`outreach` -> :class:`OutreachList`, :func:`outreach_candidates` (pure), :data:`OUTREACH_PURPOSE`, :data:`INDICATORS`;
 - errors: :class:`SimulationError`, :class:`VariantError`, :class:`OutreachRefused`.
 """
 
@@ -22,6 +22,7 @@ from kruispunt.impact.outreach import (
     OutreachRefused,
     outreach,
 )
+from kruispunt.impact.outreach import candidates as outreach_candidates
 from kruispunt.impact.report import write_report
 from kruispunt.impact.simulation import Simulation, SimulationError, simulate, simulate_frames
 from kruispunt.impact.takeup import DEFAULT_HOURS_PER_FTE, DEFAULT_MINUTES_PER_FILE, StaffTime
@@ -44,6 +45,7 @@ __all__ = [
     "Variant",
     "VariantError",
     "outreach",
+    "outreach_candidates",
     "read_current",
     "simulate",
     "simulate_frames",
