@@ -7,7 +7,8 @@ Public API (what the CLI, the web pages and the tests use):
   (``Variant.parse("NAME:key=value")``),
   :class:`StaffTime` (minutes per manual file, hours per FTE), :func:`read_current` (the ``--current`` file);
 - reports: :func:`write_report` (``.html`` or ``.pdf``, chosen by the file name);
-- outreach: :func:`outreach` -> :class:`OutreachList`, :func:`outreach_candidates` (pure), :data:`OUTREACH_PURPOSE`, :data:`INDICATORS`;
+- outreach: :func:`outreach` -> :class:`OutreachList`, :func:`outreach_candidates` (pure),
+  :data:`OUTREACH_PURPOSE`, :data:`INDICATORS`;
 - errors: :class:`SimulationError`, :class:`VariantError`, :class:`OutreachRefused`.
 """
 
