@@ -23,6 +23,8 @@ from kruispunt.bootstrap import bootstrap
 from kruispunt.config import Settings
 from kruispunt.network import Hub, HubSettings, Reason, metrics, router
 from kruispunt.network import audit as audit_log
+from kruispunt.network.feeds.routes import router as feeds_router
+from kruispunt.network.routes import document_call_headers
 from kruispunt.web import create_router
 
 
@@ -113,8 +115,11 @@ def create_app(settings: Settings | None = None, hub_settings: HubSettings | Non
         "See docs/api.md.",
         lifespan=lifespan,
     )
+    generate_openapi = app.openapi
+    app.openapi = lambda: document_call_headers(generate_openapi())  # type: ignore[method-assign]
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     app.include_router(router, prefix="/v1")
+    app.include_router(feeds_router, prefix="/v1")  # mutation feeds and batches (docs/feeds-and-batches.md)
     app.include_router(create_router(lambda: app.state.kruispunt))  # the web pages (docs/web.md)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_api_route("/health", health, methods=["GET"], tags=["operations"])

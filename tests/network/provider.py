@@ -14,6 +14,7 @@ from contextlib import contextmanager
 
 import uvicorn
 from fastapi import FastAPI, Header, Response
+from starlette.types import ASGIApp
 
 SEEN: list[dict[str, str | None]] = []
 
@@ -54,12 +55,12 @@ def provider_app() -> FastAPI:
 
 
 @contextmanager
-def running_provider() -> Iterator[str]:
-    """Serve the provider on a free localhost port; yields its base URL."""
+def serve_in_thread(app: ASGIApp, lifespan: str = "off") -> Iterator[str]:
+    """Serve ``app`` on a free localhost port in a background thread; yields its base URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(provider_app(), log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan=lifespan))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     while not server.started:
@@ -70,3 +71,10 @@ def running_provider() -> Iterator[str]:
         server.should_exit = True
         thread.join(5)
         sock.close()
+
+
+@contextmanager
+def running_provider() -> Iterator[str]:
+    """The provider on a free localhost port; yields its base URL."""
+    with serve_in_thread(provider_app()) as url:
+        yield url

@@ -347,9 +347,13 @@ def audit_head() -> None:
 
 def demo_network(context: DemoContext) -> None:
     """Two partners, deliberations, integrations; allowed and refused calls in-process; verify the chain."""
-    from fastapi.testclient import TestClient
+    import warnings
 
     from kruispunt.api import create_app
+
+    with warnings.catch_warnings():  # Starlette's notice about its httpx dependency is not for users
+        warnings.filterwarnings("ignore", message="Using `httpx`")
+        from fastapi.testclient import TestClient
 
     engine = context.app.engine
     persons = _demo_persons(context)

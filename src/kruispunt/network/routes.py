@@ -13,7 +13,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from kruispunt.network.deliberations import PURPOSE_PATTERN
 from kruispunt.network.hub import (
+    MESSAGE_ID_PATTERN,
+    TEXT_PATTERN,
     CallMeta,
     DirectoryEnding,
     DirectoryQuery,
@@ -69,6 +72,32 @@ async def call_meta(
 
 Meta = Annotated[CallMeta, Depends(call_meta)]
 Insz = Annotated[str, Path(max_length=40, description="INSZ in any usual spelling.")]
+
+
+CALL_HEADERS = {
+    "X-Message-Id": MESSAGE_ID_PATTERN.pattern,
+    "X-End-User": TEXT_PATTERN.pattern,
+    "X-Case-Reference": TEXT_PATTERN.pattern,
+    "X-Purpose": PURPOSE_PATTERN.pattern,
+}
+
+
+def document_call_headers(openapi: dict[str, Any]) -> dict[str, Any]:
+    """Mark the call metadata headers required, with their patterns, in the OpenAPI document.
+
+    The routes accept calls without them so that the hub, not the framework, refuses such calls, with
+    a reason code and an audit record; the document still tells partners the truth.
+    """
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                pattern = (
+                    CALL_HEADERS.get(parameter.get("name", "")) if parameter.get("in") == "header" else None
+                )
+                if pattern is not None:
+                    parameter["required"] = True
+                    parameter["schema"] = {"type": "string", "pattern": pattern, "maxLength": 100}
+    return openapi
 
 
 def _hub(request: Request) -> Hub:
