@@ -6,6 +6,7 @@ import typer
 
 from kruispunt.cli.db import db_app
 from kruispunt.cli.demo import demo
+from kruispunt.cli.feeds import batch_app, mutations_app, subscription_app
 from kruispunt.cli.identity import id_app, register_app
 from kruispunt.cli.impact import simulate_app
 from kruispunt.cli.network import audit_app, deliberation_app, directory_app, partner_app, serve
@@ -32,6 +33,9 @@ app.add_typer(partner_app, name="partner")
 app.add_typer(deliberation_app, name="deliberation")
 app.add_typer(directory_app, name="directory")
 app.add_typer(audit_app, name="audit")
+app.add_typer(mutations_app, name="mutations")
+app.add_typer(subscription_app, name="subscription")
+app.add_typer(batch_app, name="batch")
 app.command("serve")(serve)
 app.command("demo")(demo)
 app.command("synth")(synth_command)

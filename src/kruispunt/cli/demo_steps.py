@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from kruispunt.cli.demo import DemoStep
+from kruispunt.cli.feeds import demo_feeds
 from kruispunt.cli.identity import demo_identity
 from kruispunt.cli.impact import demo_impact
 from kruispunt.cli.network import demo_network
@@ -18,6 +19,7 @@ STEPS: list[tuple[str, DemoStep]] = [
     ("2. GSS buffer: harmonised social statuses", demo_statuses),
     ("7. Exchange hub: partners, deliberations, consultations, audit chain", demo_network),
     ("5. Derived rights: evaluate, grant, accounting file", demo_rights),
+    ("8. Mutation feeds: a status change reaches a subscribed partner and a granted right", demo_feeds),
     ("6. Impact: simulation reports for Huy, Saint-Georges-sur-Meuse and Herstal", demo_impact),
     ("9. Statistical warehouse: pseudonymised facts and a protected table", demo_warehouse),
     ("10. Web pages: demo accounts for the simulated sign-in", demo_web),
