@@ -11,7 +11,7 @@ import polars as pl
 import pytest
 
 from kruispunt import warehouse
-from kruispunt.warehouse.facts import fact_schema, quarter_facts
+from kruispunt.warehouse.facts import fact_schema, prepare, quarter_facts, without_overlaps
 from kruispunt.warehouse.keys import person_pseudonyms
 from kruispunt.warehouse.quarters import Quarter, quarter_range
 from tests.warehouse.frames import BRUSSELS, HUY, LIEGE, family_sources
@@ -21,7 +21,7 @@ def facts_at(day: date) -> dict[int, dict[str, object]]:
     sources = family_sources()
     ids = sources.persons["person_id"]
     pseudonyms = pl.DataFrame({"person_id": ids, "pid": ids * 1000})  # readable pids for the test
-    frame = quarter_facts(sources, pseudonyms, day)
+    frame = quarter_facts(prepare(sources, pseudonyms), day)
     return {int(row["pid"]) // 1000: row for row in frame.iter_rows(named=True)}
 
 
@@ -97,3 +97,17 @@ def test_quarters_parse_and_refuse_nonsense() -> None:
         quarter_range("2024Q5")
     with pytest.raises(warehouse.WarehouseError, match="ends before it starts"):
         quarter_range("2024Q4:2024Q1")
+
+
+def test_overlapping_periods_leave_one_per_day_the_later_start_winning() -> None:
+    periods = pl.DataFrame(
+        {
+            "person_id": [1, 1, 1, 2],
+            "valid_from": [date(2020, 1, 1), date(2022, 1, 1), date(2022, 1, 1), date(2020, 1, 1)],
+            "valid_to": [None, date(2023, 1, 1), None, None],
+            "where": ["a", "b", "c", "d"],
+        }
+    )
+    result = without_overlaps(periods)
+    assert result["where"].to_list() == ["a", "c", "d"]
+    assert result["valid_to"].to_list() == [date(2021, 12, 31), None, None]

@@ -22,7 +22,7 @@ from sqlalchemy import Engine
 
 from kruispunt import identity
 from kruispunt.warehouse.errors import NotBuilt
-from kruispunt.warehouse.facts import Sources, fact_schema, quarter_facts
+from kruispunt.warehouse.facts import Sources, fact_schema, prepare, quarter_facts
 from kruispunt.warehouse.keys import key_id, person_pseudonyms, warehouse_key
 from kruispunt.warehouse.quarters import Quarter
 
@@ -78,12 +78,14 @@ def build_from_sources(home: Path, sources: Sources, quarters: list[Quarter]) ->
     key = warehouse_key(home)
     pids = person_pseudonyms(sources.persons["person_id"], key)
     pseudonyms = pl.DataFrame({"person_id": sources.persons["person_id"].cast(pl.Int64), "pid": pids})
+    prepared = prepare(sources, pseudonyms)
+    del pseudonyms
     root = warehouse_dir(home)
     staging = root / f".staging-{os.getpid()}-{time.time_ns()}"
     counts: dict[str, int] = {}
     try:
         for quarter in quarters:
-            facts = quarter_facts(sources, pseudonyms, quarter.last_day)
+            facts = quarter_facts(prepared, quarter.last_day)
             target = staging / f"quarter={quarter}"
             target.mkdir(parents=True)
             facts.write_parquet(target / "facts.parquet", compression="zstd", statistics=True)

@@ -115,9 +115,9 @@ def person_pseudonyms(person_ids: pl.Series, key: bytes) -> pl.Series:
 
 def project_pseudonyms(pids: pl.Series, key: bytes) -> pl.Series:
     """Project pseudonyms: HMAC-SHA256(project key, warehouse pid), as 64 hexadecimal characters."""
-    values = pids.cast(pl.Int64).to_numpy()
+    raw = pids.cast(pl.Int64).to_numpy().astype(">i8").tobytes()
     return pl.Series(
         "person",
-        [hmac.digest(key, int(v).to_bytes(8, "big", signed=True), "sha256").hex() for v in values],
+        [hmac.digest(key, raw[i : i + 8], "sha256").hex() for i in range(0, len(raw), 8)],
         dtype=pl.String,
     )
