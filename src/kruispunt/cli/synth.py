@@ -31,9 +31,7 @@ def synth_command(
     out: Annotated[Path, typer.Option(help="Folder to write register, statuses and manifest.json into.")],
     persons: Annotated[
         int | None,
-        typer.Option(
-            min=1, help="Number of persons. Default with --municipalities: their real population."
-        ),
+        typer.Option(min=1, help="Number of persons. Default with --municipalities: their real population."),
     ] = None,
     seed: Annotated[int, typer.Option(help="Seed; the same arguments give byte-identical files.")] = 0,
     municipalities: Annotated[
@@ -43,7 +41,9 @@ def synth_command(
     defects: Annotated[
         float, typer.Option(min=0.0, max=1.0, help="Share of deliberately damaged rows (default none).")
     ] = 0.0,
-    as_of: Annotated[str, typer.Option(help="Reference day: ages, open periods.")] = synth.DEFAULT_AS_OF.isoformat(),
+    as_of: Annotated[
+        str, typer.Option(help="Reference day: ages, open periods.")
+    ] = synth.DEFAULT_AS_OF.isoformat(),
 ) -> None:
     """Generate a synthetic Belgian population: register feed, status feed and manifest."""
     try:
@@ -64,7 +64,7 @@ def synth_command(
                 persons,
                 seed,
                 _municipalities(municipalities),
-                fmt,  # type: ignore[arg-type]
+                fmt,
                 out,
                 defects,
                 advance,

@@ -23,14 +23,20 @@ def _mistyped(insz: pl.Expr) -> pl.Expr:
     return insz.str.slice(0, 10) + ((last + 1) % 10).cast(pl.String)
 
 
-def damage_register(rng: np.random.Generator, frame: pl.DataFrame, rate: float) -> tuple[pl.DataFrame, dict[str, int]]:
+def damage_register(
+    rng: np.random.Generator, frame: pl.DataFrame, rate: float
+) -> tuple[pl.DataFrame, dict[str, int]]:
     """Register rows with mistyped check digits."""
     hit = pl.Series(rng.random(frame.height) < rate)
-    damaged = frame.with_columns(pl.when(hit).then(_mistyped(pl.col("insz"))).otherwise(pl.col("insz")).alias("insz"))
+    damaged = frame.with_columns(
+        pl.when(hit).then(_mistyped(pl.col("insz"))).otherwise(pl.col("insz")).alias("insz")
+    )
     return damaged, {BAD_CHECK_DIGITS: int(hit.sum())}
 
 
-def damage_statuses(rng: np.random.Generator, frame: pl.DataFrame, rate: float) -> tuple[pl.DataFrame, dict[str, int]]:
+def damage_statuses(
+    rng: np.random.Generator, frame: pl.DataFrame, rate: float
+) -> tuple[pl.DataFrame, dict[str, int]]:
     """Status rows with a mistyped number, an unknown code, or repeated one day later (an overlap)."""
     n = frame.height
     kind = np.where(rng.random(n) < rate, rng.integers(0, 3, n), -1)

@@ -196,9 +196,11 @@ def generate(
         raise SynthError("--defects must be a rate between 0 and 1")
     check_catalogue()
     table = persons_per_municipality(persons, municipalities)
-    plans = plan_chunks(table)
+    plans = plan_chunks(table, CHUNK_PERSONS)
     total = sum(plan.persons for plan in plans)
-    workers = workers if workers is not None else (min(2, os.cpu_count() or 1) if total >= PARALLEL_FROM else 1)
+    workers = (
+        workers if workers is not None else (min(2, os.cpu_count() or 1) if total >= PARALLEL_FROM else 1)
+    )
     out.mkdir(parents=True, exist_ok=True)
     manifest = Manifest(
         generator="kruispunt.synth",
@@ -242,7 +244,9 @@ def _run(
     done = 0
     used = np.zeros(SLOTS, dtype=np.int64)
     first_pairs: list[np.ndarray] = []
-    for plan, counts in zip(plans, _map(executor, _serials_used, [(seed, p, as_of) for p in plans]), strict=True):
+    for plan, counts in zip(
+        plans, _map(executor, _serials_used, [(seed, p, as_of) for p in plans]), strict=True
+    ):
         first_pairs.append(used.copy())
         used += counts
         done += plan.persons
@@ -265,4 +269,3 @@ def _run(
             report(done, total)
         totals["status_rows_written"] = statuses.rows
     return dict(sorted(totals.items()))
-

@@ -63,7 +63,7 @@ def draw_households(rng: np.random.Generator, persons: int) -> Households:
 
 
 def _attempt(rng: np.random.Generator, persons: int) -> Households | None:
-    dead = int(round(persons * DEATH_RATE))
+    dead = round(persons * DEATH_RATE)
     living = persons - dead
     sizes = _sizes(rng, living)
     kinds = _kinds(rng, sizes)

@@ -24,7 +24,9 @@ from kruispunt.synth.targets import BIS_SEX_KNOWN_SHARE, BIS_SHARE
 
 _EPOCH_1900 = -25_567  # 1900-01-01 in days since 1970-01-01
 _DAYS_PER_YEAR = 365.2425
-_GERMAN_SPEAKING = frozenset({"63001", "63012", "63013", "63023", "63040", "63048", "63061", "63067", "63087"})
+_GERMAN_SPEAKING = frozenset(
+    {"63001", "63012", "63013", "63023", "63040", "63048", "63061", "63067", "63087"}
+)
 LANGUAGES = ("nl", "fr", "de", "brussels")
 REGIONS = ("02000", "03000", "04000")  # Flemish, Walloon, Brussels-Capital
 
@@ -40,7 +42,8 @@ SLOTS = 6 * 80_000  # (birth day since 1900-01-01, number kind, sex) for births 
 def serial_slots(birth_day: IntArray, male: npt.NDArray[np.bool_], bis_offset: IntArray) -> IntArray:
     """The (birth date, number kind, sex) slot of each person; serials are counted per slot."""
     kind = np.select([bis_offset == 20, bis_offset == 40], [1, 2], 0)
-    return (birth_day - _EPOCH_1900) * 6 + kind * 2 + male.astype(np.int64)
+    slots: IntArray = (birth_day - _EPOCH_1900) * 6 + kind * 2 + male.astype(np.int64)
+    return slots
 
 
 def slot_counts(slots: IntArray) -> IntArray:
@@ -61,7 +64,9 @@ def numbers_text(
 @cache
 def name_lists() -> dict[str, Any]:
     """The names and street lists of ``data/names.yaml``."""
-    text = resources.files("kruispunt.synth").joinpath("data").joinpath("names.yaml").read_text(encoding="utf-8")
+    text = (
+        resources.files("kruispunt.synth").joinpath("data").joinpath("names.yaml").read_text(encoding="utf-8")
+    )
     loaded: dict[str, Any] = yaml.safe_load(text)
     return loaded
 
@@ -162,7 +167,9 @@ def _language_of_municipalities(municipalities: Sequence[str]) -> IntArray:
     return np.array([language(nis) for nis in municipalities], dtype=np.int64)
 
 
-def _postal_codes(rng: np.random.Generator, municipality_index: IntArray, municipalities: Sequence[str]) -> pl.Series:
+def _postal_codes(
+    rng: np.random.Generator, municipality_index: IntArray, municipalities: Sequence[str]
+) -> pl.Series:
     codes = [municipality(nis).postal_codes for nis in municipalities]
     flat = [code for group in codes for code in group]
     sizes = np.array([len(group) for group in codes], dtype=np.int64)
@@ -224,7 +231,8 @@ def _sequence_within(groups: IntArray) -> IntArray:
     """1, 2, 3, ... within each run of equal values of the non-decreasing ``groups``."""
     starts = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
     lengths = np.diff(np.r_[starts, len(groups)])
-    return np.arange(len(groups)) - np.repeat(starts, lengths) + 1
+    sequence: IntArray = np.arange(len(groups)) - np.repeat(starts, lengths) + 1
+    return sequence
 
 
 def _moved_in(rng: np.random.Generator, chunk: Chunk, head_row: IntArray) -> IntArray:
@@ -240,18 +248,22 @@ def _as_text(frame: pl.DataFrame) -> pl.DataFrame:
     def day(column: str) -> pl.Expr:
         return pl.col(column).cast(pl.Int32).cast(pl.Date).dt.strftime("%Y-%m-%d")
 
-    return frame.select(
-        "insz",
-        "last_name",
-        "first_name",
-        day("birth_day").alias("birth_date"),
-        "sex",
-        pl.when(pl.col("death_day") >= 0).then(day("death_day")).otherwise(None).alias("death_date"),
-        "household_id",
-        "household_role",
-        "municipality_nis",
-        "postal_code",
-        "street",
-        "house_number",
-        pl.max_horizontal("moved_in", "birth_day").alias("address_day"),
-    ).with_columns(day("address_day").alias("address_from")).drop("address_day")
+    return (
+        frame.select(
+            "insz",
+            "last_name",
+            "first_name",
+            day("birth_day").alias("birth_date"),
+            "sex",
+            pl.when(pl.col("death_day") >= 0).then(day("death_day")).otherwise(None).alias("death_date"),
+            "household_id",
+            "household_role",
+            "municipality_nis",
+            "postal_code",
+            "street",
+            "house_number",
+            pl.max_horizontal("moved_in", "birth_day").alias("address_day"),
+        )
+        .with_columns(day("address_day").alias("address_from"))
+        .drop("address_day")
+    )

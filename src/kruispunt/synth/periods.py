@@ -98,6 +98,9 @@ def weighted_sample(rng: np.random.Generator, weights: npt.NDArray[np.float64], 
     k = min(k, len(eligible))
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
-    keys = np.log(rng.random(len(eligible))) / weights[eligible]
+    with np.errstate(
+        over="ignore", divide="ignore"
+    ):  # tiny weights give -inf keys: drawn last, as they should
+        keys = np.log(rng.random(len(eligible))) / weights[eligible]
     chosen = np.argpartition(-keys, k - 1)[:k]
     return np.sort(eligible[chosen])

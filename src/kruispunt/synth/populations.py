@@ -14,6 +14,7 @@ from functools import cache
 from importlib import resources
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from kruispunt.identity import all_municipalities, municipality
@@ -35,9 +36,7 @@ def municipal_populations() -> pl.DataFrame:
 
     ``source`` says how the figure was obtained: ``2020`` (unchanged municipality) or ``2020 merged``.
     """
-    raw = _data_csv("population_2020.csv").select(
-        pl.col("nis"), pl.col("population").cast(pl.Int64)
-    )
+    raw = _data_csv("population_2020.csv").select(pl.col("nis"), pl.col("population").cast(pl.Int64))
     mergers = _data_csv("mergers_2025.csv")
     current = {m.nis for m in all_municipalities()}
     mapped = raw.join(mergers, left_on="nis", right_on="old_nis", how="left").with_columns(
@@ -63,11 +62,11 @@ def municipal_populations() -> pl.DataFrame:
     )
 
 
-def apportion(total: int, weights: Sequence[int] | np.ndarray) -> np.ndarray:
+def apportion(total: int, weights: Sequence[int] | npt.NDArray[np.int64]) -> npt.NDArray[np.int64]:
     """Split ``total`` in proportion to ``weights`` by largest remainders (the result sums to ``total``)."""
     w = np.asarray(weights, dtype=np.float64)
     exact = total * w / w.sum()
-    counts = np.floor(exact).astype(np.int64)
+    counts: npt.NDArray[np.int64] = np.floor(exact).astype(np.int64)
     short = total - int(counts.sum())
     if short:
         order = np.lexsort((np.arange(len(w)), -(exact - counts)))
@@ -88,7 +87,9 @@ def persons_per_municipality(persons: int | None, selection: Sequence[str] | Non
             try:
                 municipality(nis)
             except KeyError as error:
-                raise SynthError(str(error.args[0]) if error.args else f"unknown municipality {nis}") from None
+                raise SynthError(
+                    str(error.args[0]) if error.args else f"unknown municipality {nis}"
+                ) from None
         table = table.filter(pl.col("municipality_nis").is_in(wanted))
     if persons is None:
         if selection is None:

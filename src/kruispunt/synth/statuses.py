@@ -61,7 +61,8 @@ class _Persons:
         return (day - self.chunk.birth_day) / _YEAR
 
     def birthday(self, years: int) -> IntArray:
-        return self.chunk.birth_day + int(round(years * _YEAR))
+        """The day each person turns ``years`` (a 29 February birthday falls on 1 March in common years)."""
+        return calendar_birthday(self.chunk.birth_day, years)
 
     def between(self, low: float, high: float, day: int | None = None) -> BoolArray:
         """Alive on ``day`` (default the reference day) and aged ``low`` <= age < ``high`` then."""
@@ -75,11 +76,13 @@ class _Persons:
 
     @cached_property
     def single(self) -> BoolArray:
-        return self.kind == SINGLE
+        single: BoolArray = self.kind == SINGLE
+        return single
 
     @cached_property
     def single_parent(self) -> BoolArray:
-        return (self.kind == PARENT) & (self.chunk.households.role == HEAD)
+        parent: BoolArray = (self.kind == PARENT) & (self.chunk.households.role == HEAD)
+        return parent
 
 
 STATUS_CODES = (
@@ -116,21 +119,32 @@ STATUS_SOURCES = {
 
 @dataclass
 class _Rows:
-    """Status rows collected so far, as integer codes: person index, status, start, end, source."""
+    """Status rows collected so far, as integer codes: person index, status, start, end, source.
 
+    Periods that would start after the reference day are left out: the buffer does not know them yet.
+    """
+
+    reference: int
     parts: list[tuple[IntArray, int, IntArray, IntArray, IntArray]]
 
     def add(self, status: str, person: IntArray, periods: Periods, source: IntArray | None = None) -> None:
         """Periods of careers ``person``; ``source`` per career, default the status's first source."""
         if source is None:
             source = np.full(len(person), SOURCE_CODES.index(STATUS_SOURCES[status][0]))
+        periods = periods.take(periods.start <= self.reference)
         self.parts.append(
-            (person[periods.career], STATUS_CODES.index(status), periods.start, periods.end, source[periods.career])
+            (
+                person[periods.career],
+                STATUS_CODES.index(status),
+                periods.start,
+                periods.end,
+                source[periods.career],
+            )
         )
 
     def frame(self) -> pl.DataFrame:
         def joined(index: int) -> IntArray:
-            arrays = [part[index] for part in self.parts]  # type: ignore[misc]
+            arrays = [part[index] for part in self.parts]
             return np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.int64)
 
         sizes = [len(part[0]) for part in self.parts]
@@ -176,7 +190,7 @@ def status_frame(rng: np.random.Generator, chunk: Chunk, as_of: date) -> pl.Data
     """
     people = _Persons(chunk, day_number(as_of))
     window = (day_number(HISTORY_START), people.reference)
-    rows = _Rows([])
+    rows = _Rows(people.reference, [])
     qualifying = [
         _integration_income(rng, people, window, rows),
         _income_guarantee(rng, people, window, rows),
@@ -201,23 +215,31 @@ def _choose(
     """Holders: active ones (``share`` of the living in ``share_of``), as many among the dead of the group,
     and former holders; returns persons and whether each career is still running (or was, until death)."""
     living = group & people.alive
-    active = weighted_sample(rng, np.where(living, weights, 0.0), int(round(share * (share_of & people.alive).sum())))
+    active = weighted_sample(
+        rng, np.where(living, weights, 0.0), round(share * (share_of & people.alive).sum())
+    )
     dead_group = group & ~people.alive
-    died_active = weighted_sample(rng, np.where(dead_group, weights, 0.0), int(round(share * dead_group.sum())))
+    died_active = weighted_sample(rng, np.where(dead_group, weights, 0.0), round(share * dead_group.sum()))
     taken = np.zeros(len(group), dtype=bool)
     taken[active] = True
     taken[died_active] = True
-    former = weighted_sample(
-        rng, np.where(group & ~taken, weights, 0.0), int(round(former_ratio * len(active)))
-    )
+    former = weighted_sample(rng, np.where(group & ~taken, weights, 0.0), round(former_ratio * len(active)))
     persons = np.concatenate([active, died_active, former])
     running = np.r_[np.ones(len(active) + len(died_active), dtype=bool), np.zeros(len(former), dtype=bool)]
     return persons, running
 
 
-def _lifetime_clip(periods: Periods, people: _Persons, persons: IntArray, from_age: float) -> Periods:
-    earliest = people.chunk.birth_day[persons] + int(round(from_age * _YEAR))
-    return clip(periods, earliest, people.last_day[persons])
+def _lifetime_clip(periods: Periods, people: _Persons, persons: IntArray, from_age: int) -> Periods:
+    return clip(periods, people.birthday(from_age)[persons], people.last_day[persons])
+
+
+def calendar_birthday(birth_day: IntArray, years: int) -> IntArray:
+    """Day numbers of the ``years``-th birthdays of people born on ``birth_day`` (day numbers)."""
+    born = birth_day.astype("datetime64[D]")
+    month = born.astype("datetime64[M]")
+    day_of_month = (born - month).astype(np.int64)
+    days: IntArray = ((month + 12 * years).astype("datetime64[D]") + day_of_month).astype(np.int64)
+    return days
 
 
 def _integration_income(
@@ -244,7 +266,9 @@ def _integration_income(
     eq_weights = np.where(taken, 0.0, weights * np.where(bis, 20.0, 1.0))
     eq_persons, eq_running = _choose(rng, people, eq_weights, adults, everyone, 0.0025, 1.0)
     eq_periods = _lifetime_clip(draw_periods(rng, eq_running, model, window), people, eq_persons, 18)
-    rows.add("EQUIV_LEEFLOON", eq_persons, eq_periods, _two_sources(rng, "EQUIV_LEEFLOON", len(eq_persons), 0.75))
+    rows.add(
+        "EQUIV_LEEFLOON", eq_persons, eq_periods, _two_sources(rng, "EQUIV_LEEFLOON", len(eq_persons), 0.75)
+    )
     return np.concatenate([persons, eq_persons]), _concat(periods, eq_periods, len(persons))
 
 
@@ -281,7 +305,9 @@ def _disability(
     """Recognised disability, and IVT / IT granted on it some months after the recognition."""
     age = people.age_on(people.reference)
     adults = people.between(21, 200) | (~people.alive & (people.chunk.households.age_years >= 21))
-    weights = np.select([age < 40, age < 55, age < 65], [0.6, 1.0, 1.6], 1.2) * people.by_region(0.9, 1.2, 1.1)
+    weights = np.select([age < 40, age < 55, age < 65], [0.6, 1.0, 1.6], 1.2) * people.by_region(
+        0.9, 1.2, 1.1
+    )
     persons, running = _choose(rng, people, weights, adults, people.between(21, 200), 0.025, 0.15)
     model = Careers(mean_duration=3000, mean_gap=500, renewal=0.05)
     periods = _lifetime_clip(draw_periods(rng, running, model, window), people, persons, 18)
@@ -311,7 +337,9 @@ def _care_allowance(rng: np.random.Generator, people: _Persons, window: tuple[in
     """The Flemish care budget for the elderly: Flemish region, 65 and over, mostly the very old."""
     age = people.age_on(people.reference)
     flemish = people.region == 0
-    elderly = flemish & (people.between(65, 200) | (~people.alive & (people.chunk.households.age_years >= 65)))
+    elderly = flemish & (
+        people.between(65, 200) | (~people.alive & (people.chunk.households.age_years >= 65))
+    )
     weights = np.select([age >= 80, age >= 75], [3.0, 1.5], 1.0) * np.where(people.single, 1.3, 1.0)
     persons, running = _choose(rng, people, weights, elderly, flemish & people.between(65, 200), 0.05, 0.3)
     model = Careers(mean_duration=1500, mean_gap=300, renewal=0.1)
@@ -349,16 +377,28 @@ def _covid_measures(rng: np.random.Generator, people: _Persons, window: tuple[in
     free = at_peak.copy()
     free[persons] = False
     already = active_on(baseline, COVID_PEAK, len(persons)).sum()
-    wave_size = max(0, int(round(0.15 * at_peak.sum())) - int(already))
+    wave_size = max(0, round(0.15 * at_peak.sum()) - int(already))
     wave = weighted_sample(rng, free.astype(np.float64), wave_size)
-    spells = _covid_spells(rng, len(wave), first=("2020-03-14", "2020-04-10", 75, "2020-12-31"), again=0.35,
-                           second=("2020-10-26", "2021-01-31", 110, "2021-12-31"))
+    spells = _covid_spells(
+        rng,
+        len(wave),
+        first=("2020-03-14", "2020-04-10", 75, "2020-12-31"),
+        again=0.35,
+        second=("2020-10-26", "2021-01-31", 110, "2021-12-31"),
+    )
     rows.add("TIJD_WERKLOOS", np.concatenate([persons, wave]), _concat(baseline, spells, len(persons)))
 
     free[wave] = False
-    bridging = weighted_sample(rng, free * np.where(age >= 25, 1.2, 1.0), int(round(0.045 * at_peak.sum())))
-    bridge = _covid_spells(rng, len(bridging), first=("2020-03-01", "2020-04-01", 70, "2020-08-31"), again=0.4,
-                           second=("2020-10-01", "2021-01-01", 200, "2022-03-31"))
+    bridging = weighted_sample(
+        rng, np.where(free, np.where(age >= 25, 1.2, 1.0), 0.0), round(0.045 * at_peak.sum())
+    )
+    bridge = _covid_spells(
+        rng,
+        len(bridging),
+        first=("2020-03-01", "2020-04-01", 70, "2020-08-31"),
+        again=0.4,
+        second=("2020-10-01", "2021-01-01", 200, "2022-03-31"),
+    )
     rows.add("OVERBRUGGING", bridging, bridge)
 
 
@@ -371,12 +411,16 @@ def _covid_spells(
 ) -> Periods:
     """A first spell for every career and, for some, a second one that starts after the first ended."""
 
-    def spell(window: tuple[str, str, float, str], n: int, after: IntArray | None) -> tuple[IntArray, IntArray]:
+    def spell(
+        window: tuple[str, str, float, str], n: int, after: IntArray | None
+    ) -> tuple[IntArray, IntArray]:
         low, high, mean, cap = window
         start = rng.integers(day_number(date.fromisoformat(low)), day_number(date.fromisoformat(high)) + 1, n)
         if after is not None:
             start = np.maximum(start, after + 2)
-        end = np.minimum(start + 14 + rng.exponential(mean, n).astype(np.int64), day_number(date.fromisoformat(cap)))
+        end = np.minimum(
+            start + 14 + rng.exponential(mean, n).astype(np.int64), day_number(date.fromisoformat(cap))
+        )
         return start, np.maximum(end, start)
 
     start1, end1 = spell(first, count, None)
@@ -416,13 +460,17 @@ def _increased_reimbursement(
     np.minimum.at(holder_start, hh.household[qualifies], start[qualifies])
     holder = np.full(households, -1)
     is_first = qualifies & (start == holder_start[hh.household])
-    holder[hh.household[is_first]] = np.flatnonzero(is_first)  # one holder (the last such member) per household
+    holder[hh.household[is_first]] = np.flatnonzero(
+        is_first
+    )  # one holder (the last such member) per household
     has_holder = holder >= 0
     q_persons = holder[has_holder]
     q_periods = Periods(np.arange(len(q_persons)), start[q_persons], end[q_persons])
     q_periods = clip(q_periods, people.chunk.birth_day[q_persons], people.last_day[q_persons])
 
-    income_persons, income_periods = _low_income_households(rng, people, window, has_holder, q_periods, q_persons)
+    income_persons, income_periods = _low_income_households(
+        rng, people, window, has_holder, q_periods, q_persons
+    )
     persons = np.concatenate([q_persons, income_persons])
     periods = _concat(q_periods, income_periods, len(q_persons))
     rows.add("VT", persons, periods)
@@ -454,10 +502,10 @@ def _low_income_households(
     )
     eligible = ~has_holder & (living > 0)
     mean_size = float(np.average(living[eligible], weights=weights[eligible])) if eligible.any() else 1.0
-    active = weighted_sample(rng, np.where(eligible, weights, 0.0), int(round(max(0.0, wanted) / mean_size)))
+    active = weighted_sample(rng, np.where(eligible, weights, 0.0), round(max(0.0, wanted) / mean_size))
     rest = eligible.copy()
     rest[active] = False
-    former = weighted_sample(rng, np.where(rest, weights, 0.0), int(round(0.35 * len(active))))
+    former = weighted_sample(rng, np.where(rest, weights, 0.0), round(0.35 * len(active)))
     chosen = np.concatenate([active, former])
     running = np.r_[np.ones(len(active), dtype=bool), np.zeros(len(former), dtype=bool)]
     periods = draw_periods(rng, running, Careers(mean_duration=1500, mean_gap=365, renewal=0.25), window)

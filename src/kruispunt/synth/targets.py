@@ -22,7 +22,29 @@ BELGIUM_POPULATION = 11_763_650
 #: Share of the population per five-year age band (0-4, 5-9, ..., 95-99, 100+), Belgium 1 January 2024,
 #: rounded after Statbel's population structure (about 20 % under 18, about 20 % 65 and over).
 AGE_BAND_SHARES = np.array(
-    [5.2, 5.6, 5.9, 5.7, 5.6, 6.1, 6.5, 6.6, 6.6, 6.3, 6.8, 7.0, 6.6, 5.7, 5.0, 4.3, 2.8, 1.8, 0.8, 0.17, 0.03]
+    [
+        5.2,
+        5.6,
+        5.9,
+        5.7,
+        5.6,
+        6.1,
+        6.5,
+        6.6,
+        6.6,
+        6.3,
+        6.8,
+        7.0,
+        6.6,
+        5.7,
+        5.0,
+        4.3,
+        2.8,
+        1.8,
+        0.8,
+        0.17,
+        0.03,
+    ]
 )
 AGE_BAND_SHARES = AGE_BAND_SHARES / AGE_BAND_SHARES.sum()
 #: Maximum tolerated difference, in percentage points, between a generated band share and its target.

@@ -1,0 +1,104 @@
+"""Benchmark of synthetic Belgium: one municipality, and a population of a chosen size.
+
+Runs ``kruispunt synth`` as a user does (a fresh process, so start-up counts), measures the wall time and
+the peak resident memory of the whole process tree (the generator and its worker processes), and prints
+both. National scale: ``python -m bench.bench_synth --persons 11700000``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+
+def _tree_rss(root: int) -> int:
+    """Resident memory, in bytes, of ``root`` and all its descendants (read from /proc)."""
+    parents: dict[int, int] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            status = Path(f"/proc/{entry}/status").read_text()
+        except OSError:
+            continue
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        parents[int(entry)] = int(fields.get("PPid", "0").strip())
+        rss[int(entry)] = int(fields.get("VmRSS", "0 kB").split()[0]) * 1024
+    tree, frontier = {root}, [root]
+    while frontier:
+        current = frontier.pop()
+        children = [pid for pid, parent in parents.items() if parent == current and pid not in tree]
+        tree.update(children)
+        frontier.extend(children)
+    return sum(rss.get(pid, 0) for pid in tree)
+
+
+def run(arguments: list[str]) -> tuple[float, int]:
+    """Wall seconds and peak tree RSS (bytes) of ``kruispunt synth ARGUMENTS``."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kruispunt", "synth", *arguments],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    peak = 0
+    stop = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not stop.is_set():
+            peak = max(peak, _tree_rss(process.pid))
+            stop.wait(0.2)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, errors = process.communicate()
+    elapsed = time.perf_counter() - started
+    stop.set()
+    sampler.join()
+    if process.returncode != 0:
+        raise SystemExit(f"kruispunt synth failed: {errors.decode()}")
+    return elapsed, peak
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--persons", type=int, default=1_000_000, help="persons for the scale run")
+    parser.add_argument("--municipality", default="61031", help="NIS code for the single-municipality run")
+    parser.add_argument("--format", default="parquet", choices=["parquet", "csv"])
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory(prefix="bench-synth-") as folder:
+        out = Path(folder)
+        seconds, peak = run(
+            ["--municipalities", args.municipality, "--seed", str(args.seed), "--out", str(out / "one")]
+        )
+        print(f"one municipality ({args.municipality}): {seconds:.2f} s, peak {peak / 2**30:.2f} GB")
+        seconds, peak = run(
+            [
+                "--persons",
+                str(args.persons),
+                "--seed",
+                str(args.seed),
+                "--format",
+                args.format,
+                "--out",
+                str(out / "scale"),
+            ]
+        )
+        size = sum(f.stat().st_size for f in (out / "scale").iterdir())
+        print(
+            f"{args.persons:,} persons ({args.format}): {seconds:.1f} s, peak {peak / 2**30:.2f} GB, "
+            f"{args.persons / seconds:,.0f} persons/s, files {size / 2**20:,.0f} MiB"
+        )
+
+
+if __name__ == "__main__":
+    main()
