@@ -133,14 +133,14 @@ def test_rights_test_and_check_report_problems_with_lines(tmp_path: Path) -> Non
     shutil.copy(source, broken / source.name)
     text = source.read_text(encoding="utf-8").replace("statuses: [IGO]", "statuses: [IGO, GRAPA]")
     (broken / source.name).write_text(text, encoding="utf-8")
-    checked = run(tmp_path, "rights", "check", str(broken))
     line = text[: text.index("[IGO, GRAPA]")].count("\n") + 1
-    assert checked.returncode == 1
-    assert f"covid-premium-2020.yaml:{line}: grounds.0.statuses.1: unknown status 'GRAPA'" in checked.stderr
     os.environ["KRUISPUNT_RULES"] = str(broken)
     try:
         with in_process(tmp_path) as invoke:
+            checked = invoke("rights", "check", str(broken))
             listed = invoke("rights", "list", "--json")
     finally:
         os.environ.pop("KRUISPUNT_RULES")
+    assert checked.exit_code == 1
+    assert f"covid-premium-2020.yaml:{line}: grounds.0.statuses.1: unknown status 'GRAPA'" in checked.stderr
     assert listed.exit_code == 1 and "GRAPA" in listed.stderr
