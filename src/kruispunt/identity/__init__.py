@@ -8,7 +8,8 @@ Public API (everything other rooms and the shells may use):
 - generation: :class:`NumberGenerator`, :func:`insz_numbers` (vectorised);
 - municipalities: :func:`municipality`, :func:`all_municipalities`, :func:`municipalities_frame`;
 - register: :func:`load_register`, :func:`find_person`, :func:`replace_number`, :func:`population`,
-  :func:`person_numbers`, :func:`register_counts`, :data:`REGISTER_COLUMNS`;
+  :func:`person_numbers`, :func:`register_counts`,
+  :func:`persons_born_between` (names, for a name search), :data:`REGISTER_COLUMNS`;
 - histories as periods (bulk work over many dates): :func:`person_frame`, :func:`address_periods`,
   :func:`household_periods`.
 """
@@ -43,6 +44,7 @@ from kruispunt.identity.register import (
     load_register,
     person_frame,
     person_numbers,
+    persons_born_between,
     population,
     register_counts,
     replace_number,
@@ -78,6 +80,7 @@ __all__ = [
     "parse_number",
     "person_frame",
     "person_numbers",
+    "persons_born_between",
     "population",
     "read_register_feed",
     "register_counts",

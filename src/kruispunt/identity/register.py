@@ -558,6 +558,31 @@ def register_counts(engine: Engine) -> dict[str, int]:
         }
 
 
+def persons_born_between(engine: Engine, start: date, end: date) -> pl.DataFrame:
+    """Everyone born from ``start`` to ``end`` (inclusive), with names: the candidates of a name search.
+
+    Columns: person_id, insz (current number), last_name, first_name, birth_date, sex, death_date.
+    """
+    statement = (
+        select(
+            person.c.id.label("person_id"),
+            person_number.c.insz,
+            person.c.last_name,
+            person.c.first_name,
+            person.c.birth_date,
+            person.c.sex,
+            person.c.death_date,
+        )
+        .join(
+            person_number,
+            and_(person_number.c.person_id == person.c.id, person_number.c.replaced_at.is_(None)),
+        )
+        .where(person.c.birth_date >= start, person.c.birth_date <= end)
+        .order_by(person.c.id)
+    )
+    return read_frame(engine, statement)
+
+
 # --- histories as periods, for bulk work over many dates (warehouse) ---
 
 
