@@ -46,8 +46,12 @@ PERIOD_SHARES = {
     "TIJD_WERKLOOS": 0.08,
 }
 HOUSEHOLD_SIZES = (0.35, 0.31, 0.15, 0.12, 0.05, 0.02)  # 1..6 persons, mean about 2.3
-GROUNDS = [("LEEFLOON", ("LEEFLOON", "EQUIV_LEEFLOON")), ("IGO", ("IGO",)), ("IVT", ("IVT",)),
-           ("VT", ("VT", "VT_DEPENDANT"))]
+GROUNDS = [
+    ("LEEFLOON", ("LEEFLOON", "EQUIV_LEEFLOON")),
+    ("IGO", ("IGO",)),
+    ("IVT", ("IVT",)),
+    ("VT", ("VT", "VT_DEPENDANT")),
+]
 
 
 def generate(persons: int, periods: int, seed: int, out: Path) -> dict[str, int]:
@@ -63,7 +67,9 @@ def generate(persons: int, periods: int, seed: int, out: Path) -> dict[str, int]
     roles = np.array(["head", "partner", "child"])[np.minimum(position, 2)]
     nis_codes = identity.municipalities_frame()["municipality_nis"].to_numpy()
     home = nis_codes[rng.integers(0, nis_codes.size, sizes.size)][household]
-    birth_days = rng.integers((date(1925, 1, 1) - date(1970, 1, 1)).days, (date(2023, 12, 31) - date(1970, 1, 1)).days, persons)
+    birth_days = rng.integers(
+        (date(1925, 1, 1) - date(1970, 1, 1)).days, (date(2023, 12, 31) - date(1970, 1, 1)).days, persons
+    )
     population = pl.DataFrame(
         {
             "person_id": np.arange(1, persons + 1, dtype=np.int64),
@@ -78,7 +84,9 @@ def generate(persons: int, periods: int, seed: int, out: Path) -> dict[str, int]
     )
     population.write_parquet(out / "population.parquet")
     codes = np.array(list(PERIOD_SHARES))
-    start = rng.integers((date(2005, 1, 1) - date(1970, 1, 1)).days, (date(2024, 12, 31) - date(1970, 1, 1)).days, periods)
+    start = rng.integers(
+        (date(2005, 1, 1) - date(1970, 1, 1)).days, (date(2024, 12, 31) - date(1970, 1, 1)).days, periods
+    )
     length = rng.integers(30, 3000, periods)
     open_ended = rng.random(periods) < 0.45
     pl.DataFrame(
@@ -96,7 +104,9 @@ def national_rule() -> Any:
     """The Huy exemption without its residence condition: a household exemption for the whole country."""
     from kruispunt import rights
 
-    return rights.load_rule("waste-tax-exemption-huy").override(id="national-waste-tax-exemption", conditions={})
+    return rights.load_rule("waste-tax-exemption-huy").override(
+        id="national-waste-tax-exemption", conditions={}
+    )
 
 
 def peak_mb() -> float:
@@ -165,8 +175,9 @@ def measure_openfisca(data: Path) -> dict[str, Any]:
         "peak_mb": peak_mb(),
         "granted_households": int(granted.sum()),
         "total_amount": float(amount.sum()),
-        "checksum": int(sum(int(h[1:]) for h in household_ids[granted])) if granted.sum() < 2_000_000 else
-        int(pl.Series(household_ids[granted]).str.slice(1).cast(pl.Int64).sum()),
+        "checksum": int(sum(int(h[1:]) for h in household_ids[granted]))
+        if granted.sum() < 2_000_000
+        else int(pl.Series(household_ids[granted]).str.slice(1).cast(pl.Int64).sum()),
         "by_ground": dict(sorted(counts.items())),
     }
 
@@ -180,16 +191,31 @@ def _openfisca_simulation(population: pl.DataFrame) -> Any:
 
     person = build_entity("person", "persons", "A person", is_person=True)
     household = build_entity(
-        "household", "households", "A household",
-        roles=[{"key": "head", "max": 1}, {"key": "partner", "max": 1}, {"key": "child", "plural": "children"}],
+        "household",
+        "households",
+        "A household",
+        roles=[
+            {"key": "head", "max": 1},
+            {"key": "partner", "max": 1},
+            {"key": "child", "plural": "children"},
+        ],
     )
     system = TaxBenefitSystem([person, household])
     year = of_periods.DateUnit.YEAR
 
     for ground, _ in GROUNDS:
-        system.add_variable(type(f"holds_{ground.lower()}", (Variable,), {
-            "value_type": bool, "entity": person, "definition_period": year, "label": f"holds {ground} on 1 January",
-        }))
+        system.add_variable(
+            type(
+                f"holds_{ground.lower()}",
+                (Variable,),
+                {
+                    "value_type": bool,
+                    "entity": person,
+                    "definition_period": year,
+                    "label": f"holds {ground} on 1 January",
+                },
+            )
+        )
 
     def ground_formula(household_: Any, period: Any) -> Any:
         result = np.zeros(household_.count, dtype=np.int32)
@@ -201,34 +227,63 @@ def _openfisca_simulation(population: pl.DataFrame) -> Any:
     def amount_formula(household_: Any, period: Any) -> Any:
         return (household_("exemption_ground", period) > 0) * 95.0
 
-    system.add_variable(type("exemption_ground", (Variable,), {
-        "value_type": int, "entity": household, "definition_period": year, "label": "ground (0 = none)",
-        "formula": ground_formula,
-    }))
-    system.add_variable(type("exemption_amount", (Variable,), {
-        "value_type": float, "entity": household, "definition_period": year, "label": "exempted tax",
-        "formula": amount_formula,
-    }))
+    system.add_variable(
+        type(
+            "exemption_ground",
+            (Variable,),
+            {
+                "value_type": int,
+                "entity": household,
+                "definition_period": year,
+                "label": "ground (0 = none)",
+                "formula": ground_formula,
+            },
+        )
+    )
+    system.add_variable(
+        type(
+            "exemption_amount",
+            (Variable,),
+            {
+                "value_type": float,
+                "entity": household,
+                "definition_period": year,
+                "label": "exempted tax",
+                "formula": amount_formula,
+            },
+        )
+    )
     builder = SimulationBuilder()
     builder.create_entities(system)
     builder.declare_person_entity("person", population["person_id"].cast(pl.String).to_numpy())
-    households = builder.declare_entity("household", population["household_id"].unique(maintain_order=True).to_numpy())
-    builder.join_with_persons(households, population["household_id"].to_numpy(), population["household_role"].to_numpy())
+    households = builder.declare_entity(
+        "household", population["household_id"].unique(maintain_order=True).to_numpy()
+    )
+    builder.join_with_persons(
+        households, population["household_id"].to_numpy(), population["household_role"].to_numpy()
+    )
     return builder.build(system)
 
 
 def _child(mode: str, data: Path) -> dict[str, Any]:
     result = subprocess.run(
         [sys.executable, "-m", "bench.bench_rights", "--measure", mode, "--data", str(data)],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if result.returncode != 0:
-        return {"engine": mode, "error": result.stderr.strip().splitlines()[-1] if result.stderr else "failed"}
+        return {
+            "engine": mode,
+            "error": result.stderr.strip().splitlines()[-1] if result.stderr else "failed",
+        }
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--persons", type=int, default=200_000)
     parser.add_argument("--periods", type=int, default=None, help="default: 1.28 per person")
     parser.add_argument("--seed", type=int, default=1)
@@ -245,8 +300,12 @@ def main() -> None:
         data = Path(folder)
         started = time.perf_counter()
         sizes = generate(args.persons, periods, args.seed, data)
-        print(f"data: {sizes['persons']:,} persons, {sizes['households']:,} households, {sizes['periods']:,} periods "
-              f"(generated and stored as Parquet in {time.perf_counter() - started:.1f} s)", flush=True)
+        print(
+            f"data: {sizes['persons']:,} persons, {sizes['households']:,} households, "
+            f"{sizes['periods']:,} periods (generated and stored as Parquet in "
+            f"{time.perf_counter() - started:.1f} s)",
+            flush=True,
+        )
         ours = _child("kruispunt", data)
         _report(ours)
         if args.skip_openfisca:
@@ -254,10 +313,15 @@ def main() -> None:
         theirs = _child("openfisca", data)
         _report(theirs)
         if "error" not in ours and "error" not in theirs:
-            same = ours["granted_households"] == theirs["granted_households"] and ours["checksum"] == theirs["checksum"]
-            print(f"same households granted: {'yes' if same else 'NO'}; "
-                  f"kruispunt is {theirs['total_s'] / ours['total_s']:.1f}x faster end to end "
-                  f"({theirs['evaluate_s'] / ours['evaluate_s']:.1f}x on the evaluation alone)")
+            same = (
+                ours["granted_households"] == theirs["granted_households"]
+                and ours["checksum"] == theirs["checksum"]
+            )
+            print(
+                f"same households granted: {'yes' if same else 'NO'}; "
+                f"kruispunt is {theirs['total_s'] / ours['total_s']:.1f}x faster end to end "
+                f"({theirs['evaluate_s'] / ours['evaluate_s']:.1f}x on the evaluation alone)"
+            )
 
 
 def _report(result: dict[str, Any]) -> None:
@@ -265,8 +329,11 @@ def _report(result: dict[str, Any]) -> None:
         print(f"{result['engine']}: FAILED: {result['error']}")
         return
     parts = [f"{k} {v:.2f}" for k, v in result.items() if k.endswith("_s")]
-    print(f"{result['engine']}: {', '.join(parts)} s; peak {result['peak_mb']:,.0f} MB; "
-          f"{result['granted_households']:,} households granted {result['by_ground']}", flush=True)
+    print(
+        f"{result['engine']}: {', '.join(parts)} s; peak {result['peak_mb']:,.0f} MB; "
+        f"{result['granted_households']:,} households granted {result['by_ground']}",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -146,9 +146,11 @@ def _merged(periods: pl.DataFrame) -> pl.DataFrame:
     islands = ordered.with_columns(
         island=(reach.is_null() | (pl.col("start_date") > reach + pl.duration(days=1))).cum_sum().over(keys)
     )
-    return islands.group_by(*keys, "island").agg(
-        pl.col("start_date").min(), pl.col("end_filled").max().alias("end_date")
-    ).drop("island")
+    return (
+        islands.group_by(*keys, "island")
+        .agg(pl.col("start_date").min(), pl.col("end_filled").max().alias("end_date"))
+        .drop("island")
+    )
 
 
 class _Frames:
@@ -349,7 +351,9 @@ def _grounds(rule: Rule, frames: _Frames, unit_frame: pl.DataFrame) -> pl.DataFr
     )
     batches: dict[tuple[HeldWhen, HeldBy], list[tuple[int, list[str], str]]] = {}
     for priority, ground in enumerate(rule.grounds):
-        batches.setdefault((ground.held, ground.held_by), []).append((priority, ground.statuses, ground.match))
+        batches.setdefault((ground.held, ground.held_by), []).append(
+            (priority, ground.statuses, ground.match)
+        )
     found = []
     for (held, by), tests in batches.items():
         rows, key = frames.holders(tests, held, by, unit_frame)
@@ -365,9 +369,7 @@ def _beneficiaries(rule: Rule, frames: _Frames, grounds: pl.DataFrame) -> pl.Dat
     )
     target = _target(rule)
     best = (
-        grounds.group_by(target, "unit")
-        .agg(pl.col("tag").min().alias("priority"))
-        .join(names, on="priority")
+        grounds.group_by(target, "unit").agg(pl.col("tag").min().alias("priority")).join(names, on="priority")
     )
     sizes = frames.households.select("group", "household_size", "receiver_id")
     if target == "person_id":
