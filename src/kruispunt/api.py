@@ -25,6 +25,7 @@ from kruispunt.network import Hub, HubSettings, Reason, metrics, router
 from kruispunt.network import audit as audit_log
 from kruispunt.network.feeds.routes import router as feeds_router
 from kruispunt.network.routes import document_call_headers
+from kruispunt.network.soap import router as soap_router
 from kruispunt.web import create_router
 
 
@@ -106,6 +107,7 @@ def create_app(settings: Settings | None = None, hub_settings: HubSettings | Non
             app.state.kruispunt = state
             app.state.hub = Hub(state.engine, http=client)
             yield
+            app.state.hub.close()
         state.engine.dispose()
 
     app = FastAPI(
@@ -120,6 +122,7 @@ def create_app(settings: Settings | None = None, hub_settings: HubSettings | Non
     app.add_middleware(BodyLimit, max_bytes=limits.max_body_bytes)
     app.include_router(router, prefix="/v1")
     app.include_router(feeds_router, prefix="/v1")  # mutation feeds and batches (docs/feeds-and-batches.md)
+    app.include_router(soap_router)  # the KSZ-compatible SOAP connector (docs/soap.md)
     app.include_router(create_router(lambda: app.state.kruispunt))  # the web pages (docs/web.md)
     app.add_exception_handler(RequestValidationError, _invalid_request)
     app.add_api_route("/health", health, methods=["GET"], tags=["operations"])

@@ -34,7 +34,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Worl
 
 def test_api_conforms_to_its_schema(served: tuple[str, World]) -> None:
     url, world = served
-    api = schemathesis.openapi.from_url(f"{url}/openapi.json").include(path_regex="^/v1/")
+    api = schemathesis.openapi.from_url(f"{url}/openapi.json").include(path_regex="^/v1/(persons|directory)/")
     auth = {"Authorization": f"Bearer {world.ocmw_token}"}
     operations = [result.ok() for result in api.get_all_operations()]
     assert len(operations) == 5
