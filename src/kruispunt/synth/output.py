@@ -16,6 +16,8 @@ import pyarrow.parquet as pq
 
 Format = Literal["parquet", "csv"]
 FORMATS: tuple[Format, ...] = ("parquet", "csv")
+#: Columns with (nearly) one value per row: dictionary encoding only costs time there.
+_UNIQUE_COLUMNS = frozenset({"insz", "household_id"})
 
 
 class FeedWriter:
@@ -33,7 +35,12 @@ class FeedWriter:
     def __enter__(self) -> FeedWriter:
         if self._fmt == "parquet":
             self._parquet = pq.ParquetWriter(
-                self.path, self._schema, compression="zstd", write_statistics=False, store_schema=False
+                self.path,
+                self._schema,
+                compression="zstd",
+                use_dictionary=[c for c in self.columns if c not in _UNIQUE_COLUMNS],
+                write_statistics=False,
+                store_schema=False,
             )
         else:
             self._csv = self.path.open("wb")

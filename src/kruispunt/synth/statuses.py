@@ -60,9 +60,9 @@ class _Persons:
     def age_on(self, day: int) -> FloatArray:
         return (day - self.chunk.birth_day) / _YEAR
 
-    def birthday(self, years: int) -> IntArray:
-        """The day each person turns ``years`` (a 29 February birthday falls on 1 March in common years)."""
-        return calendar_birthday(self.chunk.birth_day, years)
+    def birthday(self, years: int, persons: IntArray) -> IntArray:
+        """The day each of ``persons`` turns ``years`` (29 February birthdays fall on 1 March in common years)."""
+        return calendar_birthday(self.chunk.birth_day[persons], years)
 
     def between(self, low: float, high: float, day: int | None = None) -> BoolArray:
         """Alive on ``day`` (default the reference day) and aged ``low`` <= age < ``high`` then."""
@@ -230,7 +230,7 @@ def _choose(
 
 
 def _lifetime_clip(periods: Periods, people: _Persons, persons: IntArray, from_age: int) -> Periods:
-    return clip(periods, people.birthday(from_age)[persons], people.last_day[persons])
+    return clip(periods, people.birthday(from_age, persons), people.last_day[persons])
 
 
 def calendar_birthday(birth_day: IntArray, years: int) -> IntArray:
@@ -359,8 +359,8 @@ def _unemployment(rng: np.random.Generator, people: _Persons, window: tuple[int,
     persons, running = _choose(rng, people, weights, working, people.between(18, 65), 0.04, 3.0)
     model = Careers(mean_duration=300, mean_gap=400, renewal=0.5)
     periods = draw_periods(rng, running, model, window)
-    latest = np.minimum(people.last_day[persons], people.birthday(65)[persons] - 1)
-    periods = clip(periods, people.birthday(18)[persons], latest)
+    latest = np.minimum(people.last_day[persons], people.birthday(65, persons) - 1)
+    periods = clip(periods, people.birthday(18, persons), latest)
     rows.add("WERKLOOS", persons, periods)
 
 
@@ -370,8 +370,8 @@ def _covid_measures(rng: np.random.Generator, people: _Persons, window: tuple[in
     working = people.between(18, 65) | (~people.alive & (age >= 18) & (age < 65))
     persons, running = _choose(rng, people, np.ones(len(age)), working, people.between(18, 65), 0.012, 4.0)
     periods = draw_periods(rng, running, Careers(mean_duration=45, mean_gap=200, renewal=0.4), window)
-    latest = np.minimum(people.last_day[persons], people.birthday(65)[persons] - 1)
-    baseline = clip(periods, people.birthday(18)[persons], latest)
+    latest = np.minimum(people.last_day[persons], people.birthday(65, persons) - 1)
+    baseline = clip(periods, people.birthday(18, persons), latest)
 
     at_peak = people.between(18, 65, COVID_PEAK)
     free = at_peak.copy()
