@@ -54,6 +54,9 @@ def test_explain_gives_statuses_parameters_and_references(engine: Engine, tmp_pa
     ]
     assert explanation["parameters"][0]["reference"].startswith("Illustrative")
     assert "Règlement-taxe" in explanation["legal_basis"]["reference"]
+    assert explanation["receiver"] == town.huy_head
+    child = rights.explain(engine, HUY, town.huy_child, TAX_YEAR).as_dict()
+    assert (child["decision"], child["receiver"]) == ("granted", town.huy_head)
     nobody = rights.explain(engine, HUY, town.huy_other, TAX_YEAR).as_dict()
     assert nobody["decision"] == "not_granted" and nobody["reasons"] == ["NO_GROUND"]
     elsewhere = rights.explain(engine, HUY, town.herstal_head, TAX_YEAR).as_dict()

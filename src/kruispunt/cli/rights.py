@@ -185,6 +185,8 @@ def _print_explanation(data: dict[str, Any]) -> None:
         + (f", ground {data['ground']}, amount € {data['amount']}" if data["ground"] else "")
         + f" (period {period})"
     )
+    if data["receiver"] and data["receiver"] != data["insz"]:
+        console.print(f"the household's right is received by {data['receiver']}")
     console.print("reasons: " + ", ".join(data["reasons"]), markup=False)
     statuses = Table("holder", "status", "from", "to", "source", title="status periods considered")
     for row in data["status_periods"]:

@@ -142,6 +142,7 @@ class Explanation:
     household: list[dict[str, Any]] = field(default_factory=list)
     periods: list[dict[str, Any]] = field(default_factory=list)
     parameters: list[dict[str, Any]] = field(default_factory=list)
+    receiver: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -154,6 +155,7 @@ class Explanation:
             "ground": self.ground,
             "amount": self.amount,
             "reasons": self.reasons,
+            "receiver": self.receiver,
             "period": [d.isoformat() for d in self.period] if self.period else None,
             "household": self.household,
             "status_periods": self.periods,
@@ -179,11 +181,16 @@ def explain(engine: Engine, rule_id: str, insz: str, on: date) -> Explanation:
     periods = pl.concat([read_periods(engine, catalogue[r]) for r in _rules_needed(catalogue, rule_id)])
     scope, scoped_periods = _households_of(population, periods.unique(), person_id.to_list())
     decisions = evaluate_frames(rule, scope, scoped_periods, on=on, catalogue=catalogue)
-    mine = decisions.filter(
-        pl.col("person_id").is_in(person_id.to_list())
-        | (pl.col("household_id").is_in(scope["household_id"].drop_nulls().to_list()))
-    )
+    mine = _own_decision(rule, decisions, scope, int(person_id[0]))
     return _explanation(rule, record.insz, on, mine, scope, scoped_periods)
+
+
+def _own_decision(rule: Rule, decisions: pl.DataFrame, scope: pl.DataFrame, person_id: int) -> pl.DataFrame:
+    """The person's own decision, or for a household right the decision of their household."""
+    household = scope.filter(pl.col("person_id") == person_id)["household_id"][0]
+    if rule.beneficiary.entity == "household" and household is not None:
+        return decisions.filter(pl.col("household_id") == household)
+    return decisions.filter(pl.col("person_id") == person_id)
 
 
 def _explanation(
@@ -239,6 +246,7 @@ def _explanation(
         household,
         _jsonable(status_rows),
         parameters,
+        row["insz"],
     )
 
 
