@@ -33,7 +33,14 @@ WORKER = (
 
 def _file(world: World) -> bytes:
     stranger = identity.NumberGenerator(99).insz(date(1990, 1, 1), identity.Sex.MALE).number
-    lines = ["insz", world.head, "not-a-number", world.child, stranger, f"{world.head[:6]}.{world.head[6:9]}-{world.head[9:]}"]
+    lines = [
+        "insz",
+        world.head,
+        "not-a-number",
+        world.child,
+        stranger,
+        f"{world.head[:6]}.{world.head[6:9]}-{world.head[9:]}",
+    ]
     return ("\n".join(lines) + "\n").encode()
 
 
@@ -116,7 +123,11 @@ def test_batch_round_trip_over_http_in_parts(client: TestClient, world: World) -
     assert result.headers["content-type"].startswith("text/csv")
     assert pl.read_csv(result.content)["line"].to_list() == [2, 6]
     refused = client.get(f"/v1/batches/{job_id}/rejects", headers=headers(world.ocmw_token, "h-5"))
-    assert pl.read_csv(refused.content)["reason"].to_list() == ["invalid_insz", "not_integrated", "not_integrated"]
+    assert pl.read_csv(refused.content)["reason"].to_list() == [
+        "invalid_insz",
+        "not_integrated",
+        "not_integrated",
+    ]
     other = client.get(f"/v1/batches/{job_id}", headers=headers(world.fund_token, "h-6"))
     assert other.status_code == 422  # another partner's job does not exist for it
     again = client.post("/v1/batches", content=first, headers=headers(world.ocmw_token, "h-1"))
@@ -124,7 +135,9 @@ def test_batch_round_trip_over_http_in_parts(client: TestClient, world: World) -
 
 
 @sqlite_only
-def test_batch_round_trip_through_the_cli(world: World, settings: Settings, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_batch_round_trip_through_the_cli(
+    world: World, settings: Settings, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
     from kruispunt.cli import _common
 
     monkeypatch.setenv("KRUISPUNT_HOME", str(settings.home))
@@ -142,7 +155,9 @@ def test_batch_round_trip_through_the_cli(world: World, settings: Settings, tmp_
     assert "2 answered, 3 rejected" in submitted.output
     job_id = feeds.list_batch_jobs(world.engine)[-1].id
     out, rejects = tmp_path / "result.csv", tmp_path / "rejects.csv"
-    fetched = runner.invoke(app, ["batch", "fetch", str(job_id), "--out", str(out), "--rejects", str(rejects)])
+    fetched = runner.invoke(
+        app, ["batch", "fetch", str(job_id), "--out", str(out), "--rejects", str(rejects)]
+    )
     assert fetched.exit_code == 0, fetched.output
     assert pl.read_csv(out)["line"].to_list() == [2, 6] and pl.read_csv(rejects).height == 3
     shown = runner.invoke(app, ["batch", "status", str(job_id)])

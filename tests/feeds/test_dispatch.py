@@ -49,13 +49,18 @@ def test_unsubscribed_or_unintegrated_persons_get_nothing(world: World) -> None:
         world.engine,
         write_statuses(
             world.folder / "ocmw-2.csv",
-            [(world.head, "LEEFLOON", "2023-01-01", "2024-05-31"), (world.child, "LEEFLOON", "2024-06-01", "")],
+            [
+                (world.head, "LEEFLOON", "2023-01-01", "2024-05-31"),
+                (world.child, "LEEFLOON", "2024-06-01", ""),
+            ],
             "OCMW",
         ),
         source="OCMW",
     )
     feeds.dispatch(world.engine)
-    assert feeds.read_feed(world.engine, _caller(world, world.ocmw_token)).entries == []  # child not integrated
+    assert (
+        feeds.read_feed(world.engine, _caller(world, world.ocmw_token)).entries == []
+    )  # child not integrated
 
 
 def test_municipal_subscription_lists_residents_then_their_changes(world: World) -> None:

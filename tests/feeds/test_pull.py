@@ -34,7 +34,9 @@ def test_feed_is_at_least_once_and_a_double_ack_changes_nothing(client: TestClie
     assert [e["id"] for e in again["entries"]] == ids  # not acknowledged: delivered again, same ids
     ack = client.post("/v1/mutations/ack", json={"up_to": ids[-1]}, headers=headers(world.ocmw_token, "a-1"))
     assert ack.json() == {"acknowledged": ids[-1], "changed": True}
-    twice = client.post("/v1/mutations/ack", json={"up_to": ids[-1]}, headers=headers(world.ocmw_token, "a-2"))
+    twice = client.post(
+        "/v1/mutations/ack", json={"up_to": ids[-1]}, headers=headers(world.ocmw_token, "a-2")
+    )
     assert twice.json() == {"acknowledged": ids[-1], "changed": False}
     older = client.post("/v1/mutations/ack", json={"up_to": ids[0]}, headers=headers(world.ocmw_token, "a-3"))
     assert older.json() == {"acknowledged": ids[-1], "changed": False}
@@ -64,7 +66,9 @@ def test_subscriptions_over_http(client: TestClient, world: World) -> None:
     )
     assert made.status_code == 201, made.text
     unknown = client.post(
-        "/v1/subscriptions", json={"kinds": ["status.exploded"], "purpose": "x"}, headers=headers(world.ocmw_token)
+        "/v1/subscriptions",
+        json={"kinds": ["status.exploded"], "purpose": "x"},
+        headers=headers(world.ocmw_token),
     )
     assert unknown.status_code == 422 and "unknown mutation kind" in unknown.json()["error"]["message"]
     listed = client.get("/v1/subscriptions", headers=headers(world.ocmw_token, "s-2")).json()

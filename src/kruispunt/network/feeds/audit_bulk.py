@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import fields
+from datetime import datetime
 
 import polars as pl
 from sqlalchemy import Connection, select, update
@@ -21,19 +22,19 @@ from kruispunt.store import bulk_insert
 
 FIELDS = tuple(f.name for f in fields(AuditEntry))
 _INTEGERS = {"http_status", "hub_us", "partner_id", "person_id", "capacity", "provider_us"}
-_NEEDS_JSON = r"[^\x20-\x7e]"
+_NEEDS_ESCAPE = r'[^\x20-\x7e]|["\\]'
 
 
-def _json_text(name: str) -> pl.Expr:
-    """A text column as JSON: quotes and backslashes escaped here, rare other characters by ``json``."""
+def _json_text(frame: pl.DataFrame, name: str) -> pl.Expr:
+    """A text column as JSON. Plain printable ASCII without quotes or backslashes (codes, numbers, ids:
+    nearly always) is only wrapped in quotes; otherwise ``json.dumps`` encodes the values that need it."""
     column = pl.col(name)
-    quick = pl.concat_str(
-        pl.lit('"'),
-        column.str.replace_all("\\", "\\\\", literal=True).str.replace_all('"', '\\"', literal=True),
-        pl.lit('"'),
-    )
-    slow = column.map_elements(json.dumps, return_dtype=pl.String)
-    encoded = pl.when(column.str.contains(_NEEDS_JSON)).then(slow).otherwise(quick)
+    values = frame[name]
+    plain = not bool(values.str.contains(_NEEDS_ESCAPE).any())
+    if plain:
+        encoded = pl.concat_str(pl.lit('"'), column, pl.lit('"'))
+    else:
+        encoded = column.map_elements(json.dumps, return_dtype=pl.String)
     return pl.when(column.is_null()).then(pl.lit("null")).otherwise(encoded)
 
 
@@ -48,15 +49,29 @@ def _json_timestamp(name: str) -> pl.Expr:
     return pl.concat_str(pl.lit('"'), text, pl.lit('"'))
 
 
+def _constant(frame: pl.DataFrame, name: str) -> str | None:
+    """The JSON of a column holding one value throughout (encoded once), or None."""
+    values = frame[name]
+    if values.n_unique() != 1:
+        return None
+    value = values[0]
+    if isinstance(value, datetime):
+        return json.dumps(value.isoformat(sep=" "))
+    return json.dumps(value)
+
+
 def _canonical(frame: pl.DataFrame) -> pl.Series:
     parts = []
     for name in FIELDS:
-        if name == "recorded_at":
+        constant = _constant(frame, name)
+        if constant is not None:
+            parts.append(pl.lit(constant))
+        elif name == "recorded_at":
             parts.append(_json_timestamp(name))
         elif name in _INTEGERS:
             parts.append(pl.col(name).cast(pl.String).fill_null("null"))
         else:
-            parts.append(_json_text(name))
+            parts.append(_json_text(frame, name))
     return frame.select(pl.concat_str(parts, separator=",").alias("canonical"))["canonical"]
 
 

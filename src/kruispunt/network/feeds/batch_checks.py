@@ -8,7 +8,6 @@ A line that passes gets the statuses the deliberation allows, as the single call
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date
 
@@ -125,12 +124,3 @@ def http_status(reason: pl.Expr) -> pl.Expr:
         .then(pl.lit(200))
         .otherwise(reason.replace_strict(codes, return_dtype=pl.Int64))
     )
-
-
-def line_digests(prefix: str, lines: pl.DataFrame) -> list[str]:
-    """A request digest per line: SHA-256 of the job's digest, the line number and what the line said."""
-    keys = lines.select(pl.format("{}:{}:{}", pl.lit(prefix), pl.col("line"), pl.col("input")).alias("k"))[
-        "k"
-    ]
-    sha256 = hashlib.sha256
-    return [sha256(k.encode()).hexdigest() for k in keys.to_list()]
