@@ -61,7 +61,7 @@ class _Persons:
         return (day - self.chunk.birth_day) / _YEAR
 
     def birthday(self, years: int, persons: IntArray) -> IntArray:
-        """The day each of ``persons`` turns ``years`` (29 February birthdays fall on 1 March in common years)."""
+        """The day each of ``persons`` turns ``years`` (29 February: 1 March in common years)."""
         return calendar_birthday(self.chunk.birth_day[persons], years)
 
     def between(self, low: float, high: float, day: int | None = None) -> BoolArray:
