@@ -21,7 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kruispunt.bootstrap import App
 from kruispunt.web.accounts import Role, Session, find_session
-from kruispunt.web.i18n import LANGUAGES, choose_language, environment
+from kruispunt.web.i18n import LANGUAGES, choose_language, environment, translations
 
 SESSION_COOKIE = "kp_session"
 LANGUAGE_COOKIE = "kp_lang"
@@ -88,6 +88,9 @@ class Page:
     @property
     def role(self) -> Role | None:
         return self.session.account.role if self.session else None
+
+    def gettext(self, message: str) -> str:
+        return translations(self.language).gettext(message)
 
     def url(self, route: str, /, **params: Any) -> str:
         path = str(self.request.app.url_path_for(route, **params))

@@ -11,7 +11,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import FileResponse, Response
 
 from kruispunt.bootstrap import App
-from kruispunt.web import auth, citizen
+from kruispunt.web import admin, auth, citizen, ocmw, officer, research
 from kruispunt.web.context import SECURITY_HEADERS, PageError, WebContext, route_class
 
 STATIC = Path(__file__).with_name("static")
@@ -27,7 +27,7 @@ def create_router(get_app: Callable[[], App], *, secure_cookies: bool | None = N
     web = WebContext(get_app=get_app, secure_cookies=secure_cookies)
     router = APIRouter(route_class=route_class(web), include_in_schema=False)
     _add_static(router)
-    for module in (auth, citizen):
+    for module in (auth, citizen, officer, ocmw, admin, research):
         module.add_routes(router, web)
     return router
 

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-import polars as pl
 from sqlalchemy import Engine
 
-from kruispunt import identity, rights, statuses, synth
+from kruispunt import identity, network, rights, statuses, synth, warehouse
+from kruispunt.identity import NumberGenerator
 from kruispunt.web import NewAccount, Role, add_account
 
 AS_OF = date(2024, 1, 1)
@@ -18,11 +18,17 @@ RIGHT = "waste-tax-exemption-huy"
 PASSWORD = "correct-horse-battery"
 
 
+OCMW_NAME = "OCMW Hoei (browser test)"
+QUARTER = "2023Q4"
+
+
 @dataclass(frozen=True)
 class World:
     home: Path
     citizen_insz: str
     citizen_name: str
+    ocmw_kbo: str
+    granted: tuple[str, ...]
 
 
 def build_world(engine: Engine, home: Path) -> World:
@@ -35,20 +41,43 @@ def build_world(engine: Engine, home: Path) -> World:
     citizen = str(granted["insz"][0])
     record = identity.find_person(engine, citizen)
     assert record is not None
-    _accounts(engine, citizen)
-    return World(home, citizen, f"{record.first_name} {record.last_name}")
+    ocmw = _hub(engine, citizen)
+    warehouse.build(engine, home, QUARTER)
+    _accounts(engine, citizen, ocmw)
+    return World(
+        home, citizen, f"{record.first_name} {record.last_name}", ocmw, tuple(granted["insz"].to_list())
+    )
 
 
-def _accounts(engine: Engine, citizen: str) -> None:
+def _hub(engine: Engine, citizen: str) -> str:
+    """An OCMW partner with an outreach deliberation, the citizen in its file, one consultation."""
+    ocmw = NumberGenerator(17).kbo().number
+    network.add_partner(engine, ocmw, 17, OCMW_NAME)
+    network.add_deliberation(
+        engine,
+        number="21/017",
+        decided_on=date(2021, 1, 19),
+        title="OCMW outreach and social inquiry",
+        service="statuses",
+        purpose="outreach",
+        fields=["LEEFLOON", "EQUIV_LEEFLOON", "VT", "WERKLOOS", "OVERBRUGGING"],
+        capacities=[1, 2, 3],
+        parties=[ocmw],
+    )
+    network.register_integration(engine, ocmw, citizen, 1, date(2023, 1, 1))
+    token = network.issue_token(engine, ocmw).token
+    meta = network.CallMeta(token, "browser-test-1", "social.worker", "case-1", "outreach")
+    reply = network.Hub(engine).exchange(meta, network.StatusQuery(citizen))
+    assert reply.status == 200, reply.json()
+    return ocmw
+
+
+def _accounts(engine: Engine, citizen: str, ocmw: str) -> None:
     for new in (
         NewAccount("citizen", Role.CITIZEN, PASSWORD, insz=citizen),
         NewAccount("officer", Role.OFFICER, PASSWORD, municipality_nis=HUY),
-        NewAccount("ocmw", Role.OCMW, PASSWORD, municipality_nis=HUY),
+        NewAccount("ocmw", Role.OCMW, PASSWORD, municipality_nis=HUY, organisation=ocmw),
         NewAccount("admin", Role.ADMIN, PASSWORD),
         NewAccount("researcher", Role.RESEARCHER, PASSWORD),
     ):
         add_account(engine, new)
-
-
-def holders_in(frame: pl.DataFrame) -> int:
-    return frame["person_id"].n_unique()
