@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import calendar
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -83,6 +84,16 @@ def _first_names(wanted: str, candidate: str) -> float:
     return max(_alike(wanted, option) for option in options)
 
 
+def _scored(people: pl.DataFrame, column: str, score: Callable[[str], float]) -> pl.DataFrame:
+    """Keep the rows whose ``column`` matches (each distinct name scored once), with ``<column>_score``."""
+    names = people.get_column(column).unique().to_list()
+    scores = pl.DataFrame(
+        {column: names, f"{column}_score": [score(n) for n in names]},
+        schema={column: pl.String, f"{column}_score": pl.Float64},
+    )
+    return people.join(scores.filter(pl.col(f"{column}_score") > 0), on=column, how="inner")
+
+
 def search(engine: Engine, criteria: Criteria) -> pl.DataFrame:
     """The best matches (at most ``criteria.maximum``, never more than 100), best first.
 
@@ -93,24 +104,15 @@ def search(engine: Engine, criteria: Criteria) -> pl.DataFrame:
     if criteria.gender in GENDERS:
         people = people.filter(pl.col("sex") == GENDERS[criteria.gender])
     wanted_last, wanted_first = fold(criteria.last_name), fold(criteria.first_name)
-    last_scores = {n: _alike(wanted_last, fold(n)) for n in people.get_column("last_name").unique().to_list()}
-    people = people.with_columns(
-        pl.col("last_name").replace_strict(last_scores, return_dtype=pl.Float64).alias("last_score")
-    ).filter(pl.col("last_score") > 0)
-    first_scores = {
-        n: _first_names(wanted_first, fold(n)) for n in people.get_column("first_name").unique().to_list()
-    }
+    people = _scored(people, "last_name", lambda name: _alike(wanted_last, fold(name)))
+    people = _scored(people, "first_name", lambda name: _first_names(wanted_first, fold(name)))
     middle = date.fromordinal((first.toordinal() + last.toordinal()) // 2)
     return (
         people.with_columns(
-            pl.col("first_name").replace_strict(first_scores, return_dtype=pl.Float64).alias("first_score")
-        )
-        .filter(pl.col("first_score") > 0)
-        .with_columns(
-            ((pl.col("last_score") * 2 + pl.col("first_score")) / 3).alias("score"),
+            ((pl.col("last_name_score") * 2 + pl.col("first_name_score")) / 3).alias("score"),
             (pl.col("birth_date") - pl.lit(middle)).abs().alias("distance"),
         )
         .sort(["score", "distance", "person_id"], descending=[True, False, False])
         .head(min(criteria.maximum, MAX_RESULTS))
-        .drop("last_score", "first_score", "distance")
+        .drop("last_name_score", "first_name_score", "distance")
     )

@@ -168,14 +168,15 @@ def parse_request(text: str) -> SsdnRequest:
 def _schema_error(error: etree._LogEntry, root: etree._Element) -> SsdnError:
     """The first schema violation as an SsdnError: the element's path, and a missing child's name."""
     message = error.message
-    path = error.path or ""
-    elements = root.xpath(path) if path.startswith("/") else []
-    element = elements[0] if elements and isinstance(elements[0], etree._Element) else None
+    named = _NAMED.search(message)
+    name = named.group(1) if named else None
+    element = next(
+        (e for e in root.iter() if e.sourceline == error.line and etree.QName(e).localname == name), None
+    )
     if element is not None:
         names = [etree.QName(e).localname for e in (*reversed(list(element.iterancestors())), element)]
     else:
-        named = _NAMED.search(message)
-        names = [named.group(1)] if named else ["xmlString"]
+        names = [name or "xmlString"]
     expected = _EXPECTED.search(message)
     if "Missing child element" in message and expected:
         names.append(expected.group(1))
