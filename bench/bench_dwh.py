@@ -145,6 +145,11 @@ def _statuses(rng: np.random.Generator, person_id: np.ndarray) -> pl.DataFrame:
     return pl.concat(frames)
 
 
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _peak_rss_gb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 / 1024
 
@@ -166,9 +171,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder)
+        cpu_before = _cpu_seconds()
         report = warehouse.build_from_sources(home, sources, warehouse.quarter_range(args.quarters))
         rows = sum(report.quarters.values())
-        print(f"build: {len(report.quarters)} quarters, {rows:,} person-quarters in {report.seconds:.1f} s")
+        print(
+            f"build: {len(report.quarters)} quarters, {rows:,} person-quarters in {report.seconds:.1f} s "
+            f"wall, {_cpu_seconds() - cpu_before:.1f} s CPU (all threads)"
+        )
         print(f"peak resident memory (generation + build): {_peak_rss_gb():.2f} GB")
         last = list(report.quarters)[-1]
         for rows_dims, cols in ((("municipality",), "position"), (("region", "age_band"), "has_vt")):
