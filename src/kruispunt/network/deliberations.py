@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import Connection, Engine, and_, or_, select
+from sqlalchemy import Connection, Engine, and_, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 
 from kruispunt.network.partners import get_partner, now
@@ -140,6 +140,21 @@ def list_deliberations(engine: Engine) -> list[Deliberation]:
     return [_from_row(r, tuple(sorted(members.get(r.id, [])))) for r in rows]
 
 
+_COVERING = (
+    select(deliberation)
+    .join(deliberation_party, deliberation_party.c.deliberation_id == deliberation.c.id)
+    .where(
+        deliberation_party.c.partner_id == bindparam("partner_id"),
+        deliberation.c.service == bindparam("service"),
+        deliberation.c.purpose == bindparam("purpose"),
+        deliberation.c.valid_from <= bindparam("day"),
+        or_(deliberation.c.valid_to.is_(None), deliberation.c.valid_to >= bindparam("day")),
+    )
+    .order_by(deliberation.c.decided_on.desc())
+    .limit(1)
+)
+
+
 def covering(conn: Connection, partner_id: int, service: str, purpose: str, day: date) -> Deliberation:
     """The deliberation that lets ``partner_id`` use ``service`` for ``purpose`` on ``day``.
 
@@ -147,16 +162,7 @@ def covering(conn: Connection, partner_id: int, service: str, purpose: str, day:
     purpose, or none in force on that day.
     """
     rows = conn.execute(
-        select(deliberation)
-        .join(deliberation_party, deliberation_party.c.deliberation_id == deliberation.c.id)
-        .where(deliberation_party.c.partner_id == partner_id, deliberation.c.service == service)
-        .where(
-            deliberation.c.purpose == purpose,
-            deliberation.c.valid_from <= day,
-            or_(deliberation.c.valid_to.is_(None), deliberation.c.valid_to >= day),
-        )
-        .order_by(deliberation.c.decided_on.desc())
-        .limit(1)
+        _COVERING, {"partner_id": partner_id, "service": service, "purpose": purpose, "day": day}
     ).first()
     if rows is not None:
         return _from_row(rows)

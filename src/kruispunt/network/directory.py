@@ -19,7 +19,7 @@ from importlib.resources import files
 from urllib.parse import urlsplit
 
 import yaml
-from sqlalchemy import Connection, Engine, and_, delete, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, delete, or_, select, update
 
 from kruispunt import identity
 from kruispunt.network.partners import Partner, get_partner, now
@@ -205,6 +205,12 @@ def list_integrations(engine: Engine, kbo: str, insz: str | None = None) -> list
         return integrations_of(conn, get_partner(conn, kbo).id, person_id)
 
 
+_HELD = select(integration.c.capacity, integration.c.valid_from, integration.c.valid_to).where(
+    integration.c.partner_id == bindparam("partner_id"), integration.c.person_id == bindparam("person_id")
+)
+_ROUTE = select(provider_route).where(provider_route.c.service == bindparam("service"))
+
+
 def check_integration(
     conn: Connection, partner_id: int, person_id: int, required: Sequence[int], start: date, end: date
 ) -> int:
@@ -213,11 +219,7 @@ def check_integration(
     Raises Refused: NOT_INTEGRATED (no file at all), CAPACITY_NOT_COVERED (files, none in a required
     capacity) or OUTSIDE_INTEGRATION_PERIOD (a required capacity, but not covering the whole period).
     """
-    rows = conn.execute(
-        select(integration.c.capacity, integration.c.valid_from, integration.c.valid_to).where(
-            integration.c.partner_id == partner_id, integration.c.person_id == person_id
-        )
-    ).all()
+    rows = conn.execute(_HELD, {"partner_id": partner_id, "person_id": person_id}).all()
     fitting = [r for r in rows if r.capacity in required]
     for r in fitting:
         if r.valid_from <= start and (r.valid_to is None or end <= r.valid_to):
@@ -280,5 +282,5 @@ def list_routes(engine: Engine) -> list[Route]:
 
 
 def route_for(conn: Connection, service: str) -> Route | None:
-    row = conn.execute(select(provider_route).where(provider_route.c.service == service)).first()
+    row = conn.execute(_ROUTE, {"service": service}).first()
     return Route(row.service, row.base_url, row.timeout_ms) if row else None

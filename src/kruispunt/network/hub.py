@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 
 import httpx
 from pydantic import ValidationError
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, bindparam, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from kruispunt import identity
@@ -151,6 +151,35 @@ class _Stored:
     body: str
 
 
+def _authentication(by: ColumnElement[bool]) -> Select[Any]:
+    """The credential, its partner and any reply stored under the call's message id, in one query."""
+    return (
+        select(
+            partner_credential.c.id,
+            partner_credential.c.partner_id,
+            partner_credential.c.token_hash,
+            partner_credential.c.revoked_at,
+            partner.c.kbo,
+            partner.c.sector,
+            exchange_reply.c.request_digest,
+            exchange_reply.c.http_status,
+            exchange_reply.c.body,
+        )
+        .join(partner, partner.c.id == partner_credential.c.partner_id)
+        .join(
+            exchange_reply,
+            (exchange_reply.c.partner_id == partner_credential.c.partner_id)
+            & (exchange_reply.c.message_id == bindparam("message_id")),
+            isouter=True,
+        )
+        .where(by)
+    )
+
+
+# Built once: constructing SQLAlchemy statements costs more than running these on an index.
+_AUTH_BY_TOKEN = _authentication(partner_credential.c.token_hash == bindparam("key"))
+_AUTH_BY_CREDENTIAL = _authentication(partner_credential.c.id == bindparam("key"))
+
 Effect = Callable[[Connection], dict[str, Any]]
 
 
@@ -226,34 +255,12 @@ class Hub:
         token = x.meta.token or ""
         if not token and x.vouched is None:
             raise Refused(Reason.TOKEN_MISSING, "send 'Authorization: Bearer <token>'", field="Authorization")
-        by = (
-            partner_credential.c.id == x.vouched
-            if x.vouched is not None
-            else partner_credential.c.token_hash == token_hash(token)
+        statement, key = (
+            (_AUTH_BY_CREDENTIAL, x.vouched) if x.vouched is not None else (_AUTH_BY_TOKEN, token_hash(token))
         )
-        statement = (
-            select(
-                partner_credential.c.id,
-                partner_credential.c.partner_id,
-                partner_credential.c.token_hash,
-                partner_credential.c.revoked_at,
-                partner.c.kbo,
-                partner.c.sector,
-                exchange_reply.c.request_digest,
-                exchange_reply.c.http_status,
-                exchange_reply.c.body,
-            )
-            .join(partner, partner.c.id == partner_credential.c.partner_id)
-            .join(
-                exchange_reply,
-                (exchange_reply.c.partner_id == partner_credential.c.partner_id)
-                & (exchange_reply.c.message_id == (x.meta.message_id or "")[:100]),
-                isouter=True,
-            )
-            .where(by)
-        )
+        parameters = {"key": key, "message_id": (x.meta.message_id or "")[:100]}
         with self._turn(), self.engine.connect() as conn:
-            row = conn.execute(statement).first()
+            row = conn.execute(statement, parameters).first()
         if row is None or (x.vouched is None and not credential_matches(row.token_hash, token)):
             raise Refused(Reason.TOKEN_INVALID, "the bearer token is not known", field="Authorization")
         x.credential = Credential(row.id, row.partner_id, row.kbo, row.sector, row.revoked_at is not None)
