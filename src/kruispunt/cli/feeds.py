@@ -16,6 +16,7 @@ from typing import Annotated, TypeVar
 
 import polars as pl
 import typer
+from sqlalchemy import Engine
 
 from kruispunt import identity, network, rights, statuses
 from kruispunt.cli._common import app_state, console, fail
@@ -52,10 +53,15 @@ def _date(text: str | None, option: str) -> date | None:
 
 
 def _caller(
-    kbo: str, *, purpose: str | None = None, end_user: str = "cli", case: str = "cli"
+    kbo: str,
+    *,
+    purpose: str | None = None,
+    end_user: str = "cli",
+    case: str = "cli",
+    engine: Engine | None = None,
 ) -> feeds.Caller:
     meta = CallMeta(None, f"cli-{uuid.uuid4().hex[:16]}", end_user, case, purpose)
-    return feeds.as_partner(app_state().engine, kbo, meta)
+    return feeds.as_partner(engine or app_state().engine, kbo, meta)
 
 
 # --- mutations ---
@@ -299,10 +305,7 @@ DEMO_DELIBERATION = "20/901"
 DEMO_PURPOSE = "social-inquiry"
 
 
-def _demo_partner(engine: object) -> str:
-    from sqlalchemy import Engine
-
-    assert isinstance(engine, Engine)
+def _demo_partner(engine: Engine) -> str:
     kbo = identity.NumberGenerator(9001).kbo().number
     if network.find_partner(engine, kbo) is None:
         network.add_partner(engine, kbo, 17, "CPAS de Huy (demo feed)")
@@ -321,11 +324,8 @@ def _demo_partner(engine: object) -> str:
     return kbo
 
 
-def _demo_household(engine: object, tax_year: date) -> tuple[int, pl.DataFrame] | None:
+def _demo_household(engine: Engine, tax_year: date) -> tuple[int, pl.DataFrame] | None:
     """A granted Huy household whose right rests on exactly one status period: (person_id, that period)."""
-    from sqlalchemy import Engine
-
-    assert isinstance(engine, Engine)
     granted = rights.active_grants(engine, "waste-tax-exemption-huy")
     if granted.is_empty():
         return None
@@ -362,7 +362,10 @@ def demo_feeds(context: DemoContext) -> None:
         return
     head, period = found
     ground = period.row(0, named=True)
-    insz, source = ground["insz"], statuses.catalogue().status(ground["status"]).sources[0]
+    stored = statuses.periods_frame(engine, statuses=[ground["status"]]).filter(
+        (pl.col("person_id") == ground["person_id"]) & (pl.col("start_date") == ground["start_date"])
+    )
+    insz, source = ground["insz"], stored["source"][0]
     with suppress(network.Refused):  # integrated by an earlier run of the demo
         network.register_integration(engine, kbo, insz, 2, date(tax_year.year - 1, 1, 1))
     delta = context.out / "status-correction.csv"
@@ -382,14 +385,14 @@ def demo_feeds(context: DemoContext) -> None:
         f"  fan-out: {report.dispatch.events} event(s) -> {report.dispatch.entries} feed entr(y/ies); "
         f"{report.rights_runs} rights run(s)"
     )
-    page = feeds.read_feed(engine, _caller(kbo))
+    page = feeds.read_feed(engine, _caller(kbo, engine=engine))
     for entry in page.entries[-3:]:
         console.print(
             f"  feed of {kbo}: #{entry.id} {entry.kind} {entry.subject} {entry.insz} "
             f"({entry.effective_from}..{entry.effective_to or ''}) capacity {entry.capacity}"
         )
     if page.entries:
-        feeds.acknowledge(engine, _caller(kbo), page.entries[-1].id)
+        feeds.acknowledge(engine, _caller(kbo, engine=engine), page.entries[-1].id)
     still = rights.active_grants(engine, "waste-tax-exemption-huy")
     withdrawn = still.filter(pl.col("person_id") == head).is_empty()
     console.print(
