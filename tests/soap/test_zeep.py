@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -20,8 +21,10 @@ MA, IP = "OCMWCPASManageAccess", "OCMWCPASIdentifyPerson"
 
 
 @pytest.fixture(scope="module")
-def client(served: Served) -> Client:
-    return Client(f"{served.url}?wsdl")
+def client(served: Served) -> Iterator[Client]:
+    made = Client(f"{served.url}?wsdl")
+    yield made
+    made.transport.session.close()
 
 
 def send(client: Client, org_unit: str, matrix_id: int, service_id: str, body: str) -> tuple[Reply, str]:
