@@ -17,11 +17,12 @@ def csrf_token(html: str) -> str:
     return found.group(1)
 
 
-def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> str:
+def sign_in(client: TestClient, username: str, password: str = PASSWORD, *, follow: bool = True) -> str:
     """Sign in and return the page the browser lands on."""
     form = client.get("/sign-in")
     response = client.post(
         "/sign-in",
         data={"username": username, "password": password, "csrf_token": csrf_token(form.text)},
+        follow_redirects=follow,
     )
     return response.text

@@ -38,3 +38,21 @@ def test_add_list_disable_and_sign_in(tmp_path: Path) -> None:
         assert run(home, "web", "user", "disable", "jan").returncode == 0
         assert client.get("/me", follow_redirects=False).status_code == 303
     state.engine.dispose()
+
+
+def test_demo_step_creates_one_account_per_role_and_resets_them(tmp_path: Path) -> None:
+    from kruispunt.cli.demo import DemoContext
+    from kruispunt.cli.web import demo_web
+    from kruispunt.web import Role, list_accounts
+    from tests.web.seed import seed_register
+
+    state = bootstrap(Settings(home=tmp_path / "home"))
+    seeded = seed_register(state.engine, tmp_path)
+    context = DemoContext(app=state, out=tmp_path)
+    demo_web(context)
+    demo_web(context)
+    accounts = {a.username: a for a in list_accounts(state.engine)}
+    assert {a.role for a in accounts.values()} == set(Role)
+    assert accounts["demo-citizen"].insz == seeded.citizen_insz
+    assert accounts["demo-officer"].municipality_nis == "61031"
+    state.engine.dispose()

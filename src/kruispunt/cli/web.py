@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from kruispunt import identity, statuses, web
+from kruispunt import identity, network, statuses, web
 from kruispunt.cli._common import app_state, console, fail
 from kruispunt.cli.demo import DemoContext
 
@@ -20,6 +20,7 @@ web_app.add_typer(user_app, name="user")
 
 DEMO_MUNICIPALITY = "61031"
 DEMO_ADDRESS = "http://127.0.0.1:8000/"
+OCMW_SECTOR = 17
 
 
 def _password(given: bool) -> tuple[str, bool]:
@@ -115,13 +116,30 @@ def _demo_citizen(context: DemoContext) -> str | None:
     return str(found["insz"][0]) if found.height else None
 
 
+def _demo_ocmw(context: DemoContext) -> str | None:
+    """An OCMW partner named by a deliberation (set up by the hub's demo step), one for outreach first."""
+    engine = context.app.engine
+    ordered = sorted(network.list_deliberations(engine), key=lambda d: d.purpose.split(".")[0] != "outreach")
+    for kbo in (kbo for deliberation in ordered for kbo in deliberation.parties):
+        found = network.find_partner(engine, kbo)
+        if found is not None and found.sector == OCMW_SECTOR:
+            return found.kbo
+    return None
+
+
 def demo_web(context: DemoContext) -> None:
     """Create (or reset) one demo account per role and print where the pages are served."""
     engine = context.app.engine
     citizen = _demo_citizen(context)
     accounts = [
         web.NewAccount("demo-officer", web.Role.OFFICER, "", municipality_nis=DEMO_MUNICIPALITY),
-        web.NewAccount("demo-ocmw", web.Role.OCMW, "", municipality_nis=DEMO_MUNICIPALITY),
+        web.NewAccount(
+            "demo-ocmw",
+            web.Role.OCMW,
+            "",
+            municipality_nis=DEMO_MUNICIPALITY,
+            organisation=_demo_ocmw(context),
+        ),
         web.NewAccount("demo-admin", web.Role.ADMIN, ""),
         web.NewAccount("demo-researcher", web.Role.RESEARCHER, ""),
     ]
