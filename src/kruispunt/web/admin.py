@@ -1,5 +1,5 @@
-"""The institution administrator's pages: partners, deliberations, reference-directory figures and the
-state of the audit chain."""
+"""The institution administrator's pages: partners, deliberations, reference-directory figures, mutation
+feed subscriptions and webhook dead letters, and the state of the audit chain."""
 
 from datetime import date
 from typing import Annotated
@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import Response
 
 from kruispunt import network
+from kruispunt.network import feeds
 from kruispunt.web.accounts import Role
 from kruispunt.web.context import Page, WebContext, page_dependency
 
@@ -30,6 +31,8 @@ def add_routes(router: APIRouter, web: WebContext) -> None:
             today=today,
             partners=partners,
             integrations={p.kbo: _current_integrations(page, p.kbo, today) for p in partners},
+            subscriptions={p.kbo: feeds.list_subscriptions(page.engine, p.kbo) for p in partners},
+            dead_letters={p.kbo: len(feeds.dead_letters(page.engine, p.kbo)) for p in partners},
             deliberations=network.list_deliberations(page.engine),
             head_seq=seq,
             head_hash=digest,

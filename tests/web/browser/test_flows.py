@@ -106,6 +106,7 @@ def test_admin_sees_partners_deliberations_and_audit(page: Page, world: World) -
     sign_in(page, "admin")
     expect(page.get_by_role("heading", name="Exchange hub", exact=True)).to_be_visible()
     expect(page.get_by_test_id("partners")).to_contain_text(OCMW_NAME)
+    expect(page.get_by_test_id("partners")).to_contain_text("status.started (outreach)")
     expect(page.get_by_test_id("deliberations")).to_contain_text("21/017")
     expect(page.get_by_test_id("integration-count")).not_to_have_text("0")
     shoot(page, "admin-hub")

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from kruispunt import identity, network, rights, statuses, synth, warehouse
 from kruispunt.identity import NumberGenerator
+from kruispunt.network import feeds
 from kruispunt.web import NewAccount, Role, add_account
 
 AS_OF = date(2024, 1, 1)
@@ -65,6 +66,7 @@ def _hub(engine: Engine, citizen: str) -> str:
         parties=[ocmw],
     )
     network.register_integration(engine, ocmw, citizen, 1, date(2023, 1, 1))
+    feeds.subscribe(engine, ocmw, ["status.started"], "outreach")
     token = network.issue_token(engine, ocmw).token
     meta = network.CallMeta(token, "browser-test-1", "social.worker", "case-1", "outreach")
     reply = network.Hub(engine).exchange(meta, network.StatusQuery(citizen))
