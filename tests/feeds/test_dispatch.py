@@ -109,3 +109,30 @@ def test_rights_follow_the_status_change(world: World) -> None:
     report = feeds.process(world.engine)
     assert report.rights_runs >= 1
     assert rights.active_grants(world.engine, "waste-tax-exemption-huy").is_empty()
+
+
+def test_a_resident_with_a_status_moving_out_reaches_the_municipality(world: World) -> None:
+    from kruispunt import identity
+    from tests.factories import household, write_register
+
+    feeds.add_municipal_subscription(
+        world.engine,
+        world.huy,
+        municipality_nis="61031",
+        statuses_wanted=["LEEFLOON"],
+        regulation="Règlement-taxe 2024",
+        purpose="municipal-tax",
+        reference_date=date(2024, 1, 1),
+    )
+    feeds.dispatch(world.engine)
+    rows = household(identity.NumberGenerator(11))
+    moved = [
+        {**r, "municipality_nis": "62051", "postal_code": "4040", "address_from": "2024-07-01"} for r in rows
+    ]
+    identity.load_register(
+        world.engine, write_register(world.folder / "moved.csv", moved), as_of=date(2024, 7, 1)
+    )
+    feeds.dispatch(world.engine)
+    page = feeds.read_feed(world.engine, _caller(world, world.huy_token))
+    moves = [(e.kind, e.subject, e.insz) for e in page.entries if e.kind.startswith("register.")]
+    assert moves == [("register.address_changed", "moved_out", world.head)]  # the others hold no status

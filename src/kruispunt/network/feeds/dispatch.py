@@ -83,6 +83,7 @@ def entries_for(engine: Engine, events: pl.DataFrame, day: date) -> pl.DataFrame
         for part in (
             entitlement.by_integration(events, engine, day),
             municipal.by_residence(events, engine, allowed),
+            municipal.moves(events, engine, allowed),
         )
         if not part.is_empty()
     ]

@@ -174,6 +174,47 @@ def active_frame(engine: Engine) -> pl.DataFrame:
     return pl.DataFrame(records, schema=schema).drop("statuses")
 
 
+def moves(events: pl.DataFrame, engine: Engine, allowed: pl.DataFrame) -> pl.DataFrame:
+    """Event × municipality rows for residents holding a subscribed status who move in or out.
+
+    A ``register.address_changed`` event goes to a municipality when the new address (from the event's
+    date) or the previous one (to the day before) lies in it and the person holds one of the
+    subscription's statuses on that date; ``subject`` says ``moved_in`` or ``moved_out``.
+    """
+    subs = active_frame(engine)
+    changed = events.filter(pl.col("kind") == "register.address_changed")
+    if subs.is_empty() or changed.is_empty():
+        return pl.DataFrame()
+    still = allowed.select("partner_id", "deliberation", pl.col("grant_field").alias("status")).unique()
+    subs = subs.rename({"subject": "status"}).join(still, on=["partner_id", "deliberation", "status"])
+    places = subs["municipality_nis"].unique().to_list()
+    day = pl.coalesce("effective_from", pl.col("recorded_at").dt.date())
+    addresses = identity.address_periods(engine).select(
+        pl.col("person_id").cast(pl.Int64), "municipality_nis", "valid_from", "valid_to"
+    )
+    located = changed.with_columns(day.alias("day")).join(addresses, on="person_id")
+    arrived = located.filter(pl.col("valid_from") == pl.col("day")).with_columns(
+        pl.lit("moved_in").alias("move")
+    )
+    left = located.filter(pl.col("valid_to") == pl.col("day") - pl.duration(days=1)).with_columns(
+        pl.lit("moved_out").alias("move")
+    )
+    moving = pl.concat([arrived, left]).filter(pl.col("municipality_nis").is_in(places))
+    periods = statuses.periods_frame(engine, statuses=sorted(set(subs["status"].to_list()))).select(
+        "person_id", "status", "start_date", "end_date"
+    )
+    held = moving.join(periods, on="person_id").filter(
+        (pl.col("start_date") <= pl.col("day"))
+        & (pl.col("end_date").is_null() | (pl.col("end_date") >= pl.col("day")))
+    )
+    matched = held.join(subs, on=["municipality_nis", "status"])
+    return matched.unique(["partner_id", "seq"], keep="first", maintain_order=True).with_columns(
+        pl.col("move").alias("subject"),
+        pl.lit(None, pl.Int64).alias("capacity"),
+        pl.concat_str(pl.lit("residence:"), pl.col("municipality_nis")).alias("basis"),
+    )
+
+
 def by_residence(events: pl.DataFrame, engine: Engine, allowed: pl.DataFrame) -> pl.DataFrame:
     """Event × municipality rows: status events of residents (during the event's period) in subscribed codes.
 
