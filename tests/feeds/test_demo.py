@@ -10,9 +10,10 @@ from kruispunt.cli.demo import DemoContext
 from kruispunt.cli.feeds import demo_feeds
 from kruispunt.config import Settings
 from kruispunt.network import feeds
-from tests.feeds.conftest import World
+from tests.feeds.conftest import World, sqlite_only
 
 
+@sqlite_only
 def test_demo_step_shows_the_feed_and_the_withdrawal(world: World, settings: Settings, capsys) -> None:  # type: ignore[no-untyped-def]
     rights.grant(world.engine, "waste-tax-exemption-huy", on=date(2024, 1, 1))
     context = DemoContext(App(settings, world.engine), world.folder, {"as_of": date(2024, 6, 15)})

@@ -13,7 +13,7 @@ import pytest
 from kruispunt import network, statuses
 from kruispunt.network import feeds
 from kruispunt.network.partners import now
-from tests.feeds.conftest import World, write_statuses
+from tests.feeds.conftest import World, sqlite_only, write_statuses
 
 
 class Receiver:
@@ -94,6 +94,7 @@ def test_receiver_down_gets_everything_later_in_order(world: World, receiver: Re
     assert network.verify_audit(world.engine).intact
 
 
+@sqlite_only
 def test_after_the_last_attempt_a_batch_goes_to_dead_letters(world: World, receiver: Receiver) -> None:
     feeds.set_webhook(world.engine, world.ocmw, receiver.url)
     _changes(world, 2)
