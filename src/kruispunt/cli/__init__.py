@@ -11,6 +11,7 @@ from kruispunt.cli.identity import id_app, register_app
 from kruispunt.cli.impact import simulate_app
 from kruispunt.cli.network import audit_app, deliberation_app, directory_app, partner_app, serve
 from kruispunt.cli.rights import rights_app
+from kruispunt.cli.soap import soap_app
 from kruispunt.cli.statuses import statuses_app
 from kruispunt.cli.synth import synth_command
 from kruispunt.cli.warehouse import dwh_app
@@ -33,6 +34,7 @@ app.add_typer(partner_app, name="partner")
 app.add_typer(deliberation_app, name="deliberation")
 app.add_typer(directory_app, name="directory")
 app.add_typer(audit_app, name="audit")
+app.add_typer(soap_app, name="soap")
 app.add_typer(mutations_app, name="mutations")
 app.add_typer(subscription_app, name="subscription")
 app.add_typer(batch_app, name="batch")

@@ -8,6 +8,7 @@ from kruispunt.cli.identity import demo_identity
 from kruispunt.cli.impact import demo_impact
 from kruispunt.cli.network import demo_network
 from kruispunt.cli.rights import demo_rights
+from kruispunt.cli.soap import demo_soap
 from kruispunt.cli.statuses import demo_statuses
 from kruispunt.cli.synth import demo_synth
 from kruispunt.cli.warehouse import demo_warehouse
@@ -18,6 +19,7 @@ STEPS: list[tuple[str, DemoStep]] = [
     ("1. Identity numbers and the person register", demo_identity),
     ("2. GSS buffer: harmonised social statuses", demo_statuses),
     ("7. Exchange hub: partners, deliberations, consultations, audit chain", demo_network),
+    ("11. SOAP connector: ManageAccess and IdentifyPerson as OCMW software sends them", demo_soap),
     ("5. Derived rights: evaluate, grant, accounting file", demo_rights),
     ("8. Mutation feeds: a status change reaches a subscribed partner and a granted right", demo_feeds),
     ("6. Impact: simulation reports for Huy, Saint-Georges-sur-Meuse and Herstal", demo_impact),

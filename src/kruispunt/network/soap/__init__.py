@@ -6,7 +6,8 @@ every call goes through the hub's checks and audit log.
 
 Public API: the client mapping :func:`add_client`, :func:`find_client`, :func:`list_clients`,
 :func:`remove_client`, :func:`renew_client`, :class:`SoapClient`; :func:`answer` (one SOAP request in
-process); :data:`router` (FastAPI); :data:`PATH`.
+process), :func:`envelope` (an ``xmlString`` in a SOAP envelope); :data:`router` (FastAPI); :data:`PATH`,
+:data:`SOAP_ACTION`.
 """
 
 from kruispunt.network.soap.clients import (
@@ -19,13 +20,16 @@ from kruispunt.network.soap.clients import (
 )
 from kruispunt.network.soap.connector import Answer, answer
 from kruispunt.network.soap.routes import PATH, router
+from kruispunt.network.soap.ssdn import SOAP_ACTION, envelope
 
 __all__ = [
     "PATH",
+    "SOAP_ACTION",
     "Answer",
     "SoapClient",
     "add_client",
     "answer",
+    "envelope",
     "find_client",
     "list_clients",
     "remove_client",
