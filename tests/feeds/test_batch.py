@@ -197,3 +197,12 @@ def test_a_killed_worker_leaves_no_line_answered_twice(world: World, settings: S
     assert sorted(answered + refused) == list(range(2, 62))  # every line once, none twice
     assert _batch_audit(world, job.id) == 60
     assert network.verify_audit(world.engine).intact
+
+
+@sqlite_only
+def test_a_waiting_job_is_taken_up_when_its_status_is_asked(client: TestClient, world: World) -> None:
+    job = feeds.submit_batch(world.engine, _caller(world, "w-1"), _file(world), at=AT)  # queued, no worker
+    assert job.state == "queued"
+    client.get(f"/v1/batches/{job.id}", headers=headers(world.ocmw_token, "w-2"))
+    after = client.get(f"/v1/batches/{job.id}", headers=headers(world.ocmw_token, "w-3")).json()
+    assert after["state"] == "done" and after["lines_done"] == 5

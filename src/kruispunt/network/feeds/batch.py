@@ -60,6 +60,14 @@ class BatchJob:
     error: str | None
     created_at: datetime
     finished_at: datetime | None
+    heartbeat_at: datetime | None = None
+
+    def waiting(self, lease: timedelta = LEASE) -> bool:
+        """Queued, or running without a heartbeat for ``lease``: a worker should take it (again)."""
+        if self.state == "queued":
+            return True
+        stale = self.heartbeat_at is None or now() - self.heartbeat_at >= lease
+        return self.state == "running" and stale
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -102,6 +110,7 @@ def _job(row: Any) -> BatchJob:
         row.error,
         row.created_at,
         row.finished_at,
+        row.heartbeat_at,
     )
 
 

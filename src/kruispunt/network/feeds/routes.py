@@ -275,12 +275,16 @@ async def add_batch_part(
 
 
 @router.get("/batches/{job_id}", operation_id="batch_status")
-def batch_status(request: Request, meta: Meta, job_id: int) -> Response:
-    """The job's state and progress."""
+def batch_status(request: Request, meta: Meta, job_id: int, tasks: BackgroundTasks) -> Response:
+    """The job's state and progress; a job whose worker died (a restarted hub) is taken up again."""
 
     def work() -> Response:
+        engine = _engine(request)
         caller = _caller(request, meta, "batch")
-        return _json(batch.get_job(_engine(request), job_id, caller.partner_id).as_json())
+        job = batch.get_job(engine, job_id, caller.partner_id)
+        if job.waiting():
+            tasks.add_task(_run_later, engine, job.id)
+        return _json(job.as_json())
 
     return _respond(_guarded(work))
 
