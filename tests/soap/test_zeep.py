@@ -15,7 +15,7 @@ from kruispunt import network
 from kruispunt.network.soap.ssdn import schema
 from kruispunt.network.tables import audit_record
 from tests.soap.conftest import Served
-from tests.soap.documents import Reply, by_ssin, manage_access, phonetic, ssdn
+from tests.soap.documents import NS, Reply, by_ssin, manage_access, phonetic, ssdn
 
 MA, IP = "OCMWCPASManageAccess", "OCMWCPASIdentifyPerson"
 
@@ -175,6 +175,8 @@ def test_a_schema_invalid_document_names_the_field(served: Served, client: Clien
     assert (reply.code("ReplyContext"), reply.reason()) == (10000, "schema_invalid")
     assert reply.field() == "SSDNRequest/ServiceRequest/IdentifyPersonRequest/SearchCriteria/SSIN"
     assert reply.value() == "123"
+    assert "'[0-9]{11}'" in (reply.root.findtext(".//c:Diagnostic", namespaces=NS) or "")
+    assert reply.root.findtext("s:ReplyContext/s:Message/s:Reference", namespaces=NS) is not None
 
     missing = ssdn(w.ocmw, 17, "r1", IP, by_ssin(w.dubois)).replace(
         "<Message><Reference>r1</Reference><TimeRequest>20240615T101112</TimeRequest></Message>", ""

@@ -72,11 +72,13 @@ def answer(hub: Hub, content: bytes, address: str | None) -> Answer:
     except EnvelopeError as error:
         return Answer(500, fault(str(error)))
     request: SsdnRequest | None = None
+    reference: str | None = None
     try:
         request = parse_request(text)
         outcome = _serve(hub, request, address)
     except SsdnError as error:
         outcome = Outcome(None, (error.detail,), error.audit_seq)
+        reference = error.reference
     except Exception:
         log.exception("SOAP connector failure")
         detail = Detail("hub_error", "the hub failed; the exchange was not carried out")
@@ -85,7 +87,9 @@ def answer(hub: Hub, content: bytes, address: str | None) -> Answer:
     if fatal is not None and outcome.audit_seq is None:  # the hub counts the refusals it logs
         metrics.REFUSALS.labels(fatal.reason, fatal.author.rsplit("/", 1)[-1]).inc()
     ticket = f"KP-{outcome.audit_seq}" if outcome.audit_seq is not None else f"KP-{uuid.uuid4().hex[:16]}"
-    reply = build_reply(request, outcome, received=received, responded=_now(), ticket=ticket)
+    reply = build_reply(
+        request, outcome, received=received, responded=_now(), ticket=ticket, reference=reference
+    )
     return Answer(200, envelope(reply))
 
 

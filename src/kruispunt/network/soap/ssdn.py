@@ -30,6 +30,7 @@ _PARSER = etree.XMLParser(
     resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_blank_text=True
 )
 _EXPECTED = re.compile(r"Expected is (?:one of )?\( ?(?:\{[^}]*\})?([A-Za-z_][\w.-]*)")
+_NAMESPACE = re.compile(r"\{(?:https?|urn):[^}]*\}")
 _NAMED = re.compile(r"Element '(?:\{[^}]*\})?([A-Za-z_][\w.-]*)'")
 
 
@@ -52,10 +53,11 @@ class Detail:
 class SsdnError(Exception):
     """A request answered with ReturnCode 10000 and this detail."""
 
-    def __init__(self, detail: Detail, audit_seq: int | None = None) -> None:
+    def __init__(self, detail: Detail, audit_seq: int | None = None, reference: str | None = None) -> None:
         super().__init__(detail.diagnostic)
         self.detail = detail
         self.audit_seq = audit_seq
+        self.reference = reference  # the message's Reference, when it could be read
 
 
 def invalid(reason: str, diagnostic: str, field: str, value: str | None = None) -> SsdnError:
@@ -161,7 +163,9 @@ def parse_request(text: str) -> SsdnRequest:
         )
     validator = schema()
     if not validator.validate(root):
-        raise _schema_error(validator.error_log[0], root)
+        refusal = _schema_error(validator.error_log[0], root)
+        refusal.reference = _text(root, "s:RequestContext/s:Message/s:Reference")
+        raise refusal
     return _read(root)
 
 
@@ -181,7 +185,7 @@ def _schema_error(error: etree._LogEntry, root: etree._Element) -> SsdnError:
     if "Missing child element" in message and expected:
         names.append(expected.group(1))
     value = element.text if element is not None and len(element) == 0 else None
-    diagnostic = re.sub(r"\{[^}]*\}", "", message)
+    diagnostic = _NAMESPACE.sub("", message)
     return invalid("schema_invalid", diagnostic, "/".join(names), value)
 
 
@@ -256,6 +260,7 @@ def build_reply(
     received: datetime,
     responded: datetime,
     ticket: str,
+    reference: str | None = None,
 ) -> str:
     """The SSDNReply document (as text) for ``request`` (None when it could not be read)."""
     s = f"{{{SERVICE}}}"
@@ -268,8 +273,8 @@ def build_reply(
         assert original is not None
         context.append(_copy(original))
     message = etree.SubElement(context, f"{s}Message")
-    if request is not None:
-        etree.SubElement(message, f"{s}Reference").text = request.reference
+    if request is not None or reference is not None:
+        etree.SubElement(message, f"{s}Reference").text = request.reference if request else reference
     etree.SubElement(message, f"{s}Ticket").text = ticket
     if request is not None:
         etree.SubElement(message, f"{s}TimeRequest").text = request.time_request
