@@ -233,5 +233,5 @@ def demo_warehouse(context: DemoContext) -> None:
     console.print(
         f"  built {first}:{last}: {sum(report.quarters.values()):,} person-quarters in {report.seconds:.1f} s"
     )
-    result = warehouse.table(home, rows=["municipality"], cols="position", quarter=str(last))
+    result = warehouse.table(home, rows=["position"], cols="municipality", quarter=str(last))
     console.print(_render(result, "text"))
