@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import fields
+from dataclasses import dataclass, fields
 from datetime import datetime
 
 import polars as pl
@@ -87,22 +87,31 @@ def complete(frame: pl.DataFrame) -> pl.DataFrame:
     return frame.select(columns)
 
 
-def append_frame(conn: Connection, frame: pl.DataFrame) -> tuple[int, int]:
-    """Chain every row of ``frame`` (AuditEntry columns) onto the log in the caller's transaction.
+@dataclass(frozen=True)
+class Prepared:
+    """Audit rows with their canonical JSON: everything but the chain, computed outside any transaction."""
 
-    Returns the first and last sequence numbers given; (n, n-1) style empty ranges never happen: an empty
-    frame returns the head twice.
-    """
+    rows: pl.DataFrame
+    canonical: list[str]
+
+
+def prepare(frame: pl.DataFrame) -> Prepared:
+    rows = complete(frame)
+    return Prepared(rows, _canonical(rows).to_list() if rows.height else [])
+
+
+def append_prepared(conn: Connection, prepared: Prepared) -> tuple[int, int]:
+    """Chain prepared rows onto the log in the caller's transaction (the head row is locked first)."""
     head = conn.execute(
         select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
     ).one()
     seq, previous = int(head.seq), str(head.hash)
-    if frame.is_empty():
+    rows = prepared.rows
+    if rows.is_empty():
         return seq, seq
-    rows = complete(frame)
     hashes, prevs = [], []
     sha256 = hashlib.sha256
-    for offset, canonical in enumerate(_canonical(rows).to_list()):
+    for offset, canonical in enumerate(prepared.canonical):
         prevs.append(previous)
         previous = sha256(f'[{seq + 1 + offset},"{previous}",{canonical}]'.encode()).hexdigest()
         hashes.append(previous)
@@ -116,3 +125,11 @@ def append_frame(conn: Connection, frame: pl.DataFrame) -> tuple[int, int]:
     last = first + rows.height - 1
     conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=last, hash=previous))
     return first, last
+
+
+def append_frame(conn: Connection, frame: pl.DataFrame) -> tuple[int, int]:
+    """Chain every row of ``frame`` (AuditEntry columns) onto the log in the caller's transaction.
+
+    Returns the first and last sequence numbers given (for an empty frame: the head, twice).
+    """
+    return append_prepared(conn, prepare(frame))

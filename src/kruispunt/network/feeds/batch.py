@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from math import ceil
@@ -28,7 +29,7 @@ from kruispunt.network.directory import route_for
 from kruispunt.network.feed_tables import batch_chunk, batch_job, batch_part
 from kruispunt.network.feeds import batch_checks
 from kruispunt.network.feeds.access import Caller, digest, log_refusal
-from kruispunt.network.feeds.audit_bulk import append_frame
+from kruispunt.network.feeds.audit_bulk import Prepared, append_prepared, prepare
 from kruispunt.network.partners import now
 from kruispunt.network.reasons import NetworkError, Reason, Refused
 from kruispunt.network.services import STATUSES
@@ -361,11 +362,21 @@ def _run_chunks(engine: Engine, job_id: int, pause: float) -> None:
         except Refused as refusal:
             raise NetworkError(f"the deliberation no longer covers this batch: {refusal.message}") from None
     ref = batch_checks.reference(engine, int(row.partner_id), found, row.at)
-    for chunk_no in todo:
-        part = lines.slice(chunk_no * int(row.chunk_lines), int(row.chunk_lines))
-        _run_chunk(engine, row, chunk_no, part, ref)
-        if pause:
-            time.sleep(pause)
+    kbo = _kbo(engine, int(row.partner_id))
+    # Chunk n is committed by the writer while chunk n+1 is checked: the two overlap on two cores.
+    # One writer keeps the commits (and the audit chain) in chunk order.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-writer") as writer:
+        pending: Future[None] | None = None
+        for chunk_no in todo:
+            part = lines.slice(chunk_no * int(row.chunk_lines), int(row.chunk_lines))
+            ready = _prepare_chunk(row, chunk_no, part, ref, kbo)
+            if pending is not None:
+                pending.result()
+                if pause:
+                    time.sleep(pause)
+            pending = writer.submit(_commit_chunk, engine, row, ready)
+        if pending is not None:
+            pending.result()
 
 
 def _audit_frame(row: Any, checked: pl.DataFrame, kbo: str, elapsed_us: int) -> pl.DataFrame:
@@ -401,27 +412,51 @@ def _parquet(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def _run_chunk(
-    engine: Engine, row: Any, chunk_no: int, part: pl.DataFrame, ref: batch_checks.Reference
-) -> None:
+@dataclass(frozen=True)
+class _Chunk:
+    number: int
+    lines: int
+    answered: int
+    rejected: int
+    result: bytes
+    rejects: bytes
+    audit: Prepared
+
+
+def _prepare_chunk(
+    row: Any, chunk_no: int, part: pl.DataFrame, ref: batch_checks.Reference, kbo: str
+) -> _Chunk:
+    """Check a chunk's lines and build its files and audit records (no database access)."""
     started = time.perf_counter_ns()
     checked = batch_checks.check(part, ref)
     answered = checked.filter(pl.col("reason").is_null())
-    rejects = checked.filter(pl.col("reason").is_not_null())
-    kbo = _kbo(engine, int(row.partner_id))
+    refused = checked.filter(pl.col("reason").is_not_null())
     audit = _audit_frame(row, checked, kbo, (time.perf_counter_ns() - started) // 1000)
+    return _Chunk(
+        chunk_no,
+        part.height,
+        answered.height,
+        refused.height,
+        _parquet(answered.select(RESULT_COLUMNS)),
+        _parquet(refused.select(REJECT_COLUMNS)),
+        prepare(audit),
+    )
+
+
+def _commit_chunk(engine: Engine, row: Any, chunk: _Chunk) -> None:
+    """Audit records, result, rejects and progress of one chunk in one transaction; stored once per job."""
     try:
         with engine.begin() as conn:
-            first, last = append_frame(conn, audit)
+            first, last = append_prepared(conn, chunk.audit)
             conn.execute(
                 batch_chunk.insert().values(
                     job_id=row.id,
-                    chunk_no=chunk_no,
-                    lines=part.height,
-                    answered=answered.height,
-                    rejected=rejects.height,
-                    result=_parquet(answered.select(RESULT_COLUMNS)),
-                    rejects=_parquet(rejects.select(REJECT_COLUMNS)),
+                    chunk_no=chunk.number,
+                    lines=chunk.lines,
+                    answered=chunk.answered,
+                    rejected=chunk.rejected,
+                    result=chunk.result,
+                    rejects=chunk.rejects,
                     audit_first=first,
                     audit_last=last,
                     done_at=now(),
@@ -432,9 +467,9 @@ def _run_chunk(
                 .where(batch_job.c.id == row.id)
                 .values(
                     chunks_done=batch_job.c.chunks_done + 1,
-                    lines_done=batch_job.c.lines_done + part.height,
-                    answered=batch_job.c.answered + answered.height,
-                    rejected=batch_job.c.rejected + rejects.height,
+                    lines_done=batch_job.c.lines_done + chunk.lines,
+                    answered=batch_job.c.answered + chunk.answered,
+                    rejected=batch_job.c.rejected + chunk.rejected,
                     heartbeat_at=now(),
                 )
             )
