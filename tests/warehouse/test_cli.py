@@ -107,3 +107,23 @@ def test_error_paths_and_exit_status(in_process: CliRunner, tmp_path: Path) -> N
     assert strict.exit_code == 1 and "fewer than 5 persons" in strict.stderr and not (tmp_path / "y").exists()
     log = dwh("extracts")
     assert log.exit_code == 0 and "refused" in log.stdout and "p1" in log.stdout
+
+
+def test_demo_step_runs_twice(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from datetime import date
+
+    from kruispunt.cli.demo import DemoContext
+    from kruispunt.cli.warehouse import demo_warehouse
+
+    app = bootstrap(Settings(home=tmp_path / "home"))
+    load_family(app.engine, tmp_path)
+    context = DemoContext(app=app, out=tmp_path, facts={"as_of": date(2024, 7, 1)})
+    demo_warehouse(context)
+    first = capsys.readouterr().out
+    demo_warehouse(context)
+    assert "built 2023Q3:2024Q2: 12 person-quarters" in first
+    assert (
+        first.split("person-quarters")[1].split("\n", 1)[1]
+        == capsys.readouterr().out.split("person-quarters")[1].split("\n", 1)[1]
+    )
+    app.engine.dispose()
