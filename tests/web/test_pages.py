@@ -110,7 +110,7 @@ def test_sign_out_needs_the_csrf_token(client: TestClient) -> None:
 
 
 def test_other_roles_cannot_open_the_citizen_page(client: TestClient) -> None:
-    sign_in(client, "admin")
+    sign_in(client, "researcher")
     response = client.get("/me?lang=en")
     assert response.status_code == 403
     assert "This page is not for your role" in response.text
