@@ -164,7 +164,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--table-runs", type=int, default=5)
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    sources = synthetic_sources(args.persons, args.seed)
+    held = [synthetic_sources(args.persons, args.seed)]  # handed over below, so the build can free it
+    sources = held[0]
     generated = time.perf_counter() - started
     print(
         f"generated {args.persons:,} persons, {sources.statuses.height:,} status periods: {generated:.1f} s"
@@ -172,7 +173,8 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as folder:
         home = Path(folder)
         cpu_before = _cpu_seconds()
-        report = warehouse.build_from_sources(home, sources, warehouse.quarter_range(args.quarters))
+        del sources
+        report = warehouse.build_from_sources(home, held.pop(), warehouse.quarter_range(args.quarters))
         rows = sum(report.quarters.values())
         print(
             f"build: {len(report.quarters)} quarters, {rows:,} person-quarters in {report.seconds:.1f} s "

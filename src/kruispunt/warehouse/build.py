@@ -79,7 +79,7 @@ def build_from_sources(home: Path, sources: Sources, quarters: list[Quarter]) ->
     pids = person_pseudonyms(sources.persons["person_id"], key)
     pseudonyms = pl.DataFrame({"person_id": sources.persons["person_id"].cast(pl.Int64), "pid": pids})
     prepared = prepare(sources, pseudonyms)
-    del pseudonyms
+    del pseudonyms, sources  # the prepared frames replace them; a caller that let go frees the memory
     root = warehouse_dir(home)
     staging = root / f".staging-{os.getpid()}-{time.time_ns()}"
     counts: dict[str, int] = {}
