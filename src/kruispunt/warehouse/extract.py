@@ -47,7 +47,7 @@ HIERARCHIES: dict[str, tuple[str, ...]] = {
     "household_type": ("household_type", GENERALISED),
     "sex": ("sex", GENERALISED),
 }
-_DELIBERATION = re.compile(r"^(?:[A-Z]+/)*\d{2}/\d{1,4}$")
+_DELIBERATION = re.compile(r"^(?:[A-Z]+/)*\d{2}/\d{1,4}(?:/[A-Za-z0-9]{1,6})?$")  # as the network room
 
 
 def extract_variables() -> tuple[str, ...]:
