@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from kruispunt.bootstrap import App
+from kruispunt.bootstrap import App, bootstrap
+from kruispunt.config import Settings
 from kruispunt.identity import Insz
+from kruispunt.web import create_router
 from tests.web.helpers import csrf_token, sign_in
-from tests.web.seed import PASSWORD, Seeded
+from tests.web.seed import PASSWORD, Seeded, seed_accounts, seed_register
 
 
 def test_pages_need_a_signed_in_user(client: TestClient) -> None:
@@ -78,10 +83,6 @@ def test_sessions_cookies_and_headers_are_strict(client: TestClient) -> None:
 
 
 def test_secure_requests_get_host_prefixed_secure_cookies(seeded_app: tuple[App, Seeded]) -> None:
-    from fastapi import FastAPI
-
-    from kruispunt.web import create_router
-
     state, _ = seeded_app
     api = FastAPI()
     api.include_router(create_router(lambda: state))
@@ -154,3 +155,18 @@ def test_citizen_page_in_french(client: TestClient) -> None:
 def test_static_files_are_served_from_a_fixed_list(client: TestClient) -> None:
     assert client.get("/static/kruispunt.css").headers["content-type"].startswith("text/css")
     assert client.get("/static/..%2Fcontext.py").status_code == 404
+
+
+def test_sign_in_and_citizen_page_on_both_engines(settings: Settings, tmp_path: Path) -> None:
+    state = bootstrap(settings)
+    seeded = seed_register(state.engine, tmp_path)
+    seed_accounts(state.engine, seeded)
+    api = FastAPI()
+    api.include_router(create_router(lambda: state))
+    with TestClient(api) as browser:
+        sign_in(browser, "jan")
+        page = browser.get("/me?lang=en").text
+        assert Insz.parse(seeded.citizen_insz).formatted in page and "Quai de Namur 5" in page
+        browser.post("/sign-out", data={"csrf_token": csrf_token(page)})
+        assert browser.get("/me", follow_redirects=False).status_code == 303
+    state.engine.dispose()
