@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, File, Form, Query, UploadFile
 from fastapi.responses import Response
 
-from kruispunt import impact, rights
+from kruispunt import impact, network, rights
 from kruispunt.feeds import FeedRejected
 from kruispunt.web.accounts import Role
 from kruispunt.web.charts import bar_chart
@@ -109,6 +109,7 @@ def _form(page: Page, question: Question | None, status: int = 200, **context: A
         rules=_rules(page),
         question=question,
         max_variants=MAX_VARIANTS,
+        max_upload=network.HubSettings().max_body_bytes,
         **context,
     )
 
