@@ -130,11 +130,14 @@ def _held(periods: pl.DataFrame, unit_frame: pl.DataFrame, held: HeldWhen) -> pl
     ranged = periods.select(carried).with_columns(
         first=pl.Series(first, dtype=pl.Int32), last=pl.Series(last, dtype=pl.Int32)
     )
-    return (
-        ranged.filter(pl.col("first") <= pl.col("last"))
+    # most periods count in a single unit (always so for one reference date): no explode for those
+    single = ranged.filter(pl.col("first") == pl.col("last")).select(*carried, unit=pl.col("first"))
+    several = (
+        ranged.filter(pl.col("first") < pl.col("last"))
         .select(*carried, unit=pl.int_ranges("first", pl.col("last") + 1, dtype=pl.Int32))
         .explode("unit")
     )
+    return pl.concat([single, several])
 
 
 def _merged(periods: pl.DataFrame) -> pl.DataFrame:
@@ -180,7 +183,10 @@ class _Frames:
             pl.col("end_date").cast(pl.Date),
         )
         self.person_group = self.population.select("person_id", "group")
-        self.households = _households(self.population)
+
+    def households(self, groups: pl.DataFrame) -> pl.DataFrame:
+        """Size and receiver of the households in ``groups`` (only those: most households hold nothing)."""
+        return _households(self.population.join(groups.select("group").unique(), on="group", how="semi"))
 
     def holders(
         self, tests: list[tuple[int, list[str], str]], held: HeldWhen, by: HeldBy, unit_frame: pl.DataFrame
@@ -371,10 +377,11 @@ def _beneficiaries(rule: Rule, frames: _Frames, grounds: pl.DataFrame) -> pl.Dat
     best = (
         grounds.group_by(target, "unit").agg(pl.col("tag").min().alias("priority")).join(names, on="priority")
     )
-    sizes = frames.households.select("group", "household_size", "receiver_id")
     if target == "person_id":
-        people = frames.population.join(sizes.drop("receiver_id"), on="group")
-        return best.join(people, on="person_id").drop("priority")
+        people = best.join(frames.population, on="person_id")
+        sizes = frames.households(people).drop("receiver_id")
+        return people.join(sizes, on="group").drop("priority")
+    sizes = frames.households(best)
     receivers = best.join(sizes, on="group").rename({"receiver_id": "person_id"})
     return receivers.join(frames.population.drop("group"), on="person_id").drop("priority")
 
