@@ -77,7 +77,7 @@ def covid_oracle(
     return expected
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(raw=period_rows)
 def test_covid_premium_matches_the_oracle(raw: list[tuple[int, str, date, int | None]]) -> None:
     rows = [(p, s, a, None if n is None else a + timedelta(days=n)) for p, s, a, n in raw]
@@ -95,7 +95,7 @@ def test_covid_premium_matches_the_oracle(raw: list[tuple[int, str, date, int | 
     assert got == covid_oracle(rows)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(
     raw=period_rows,
     homes=st.lists(st.sampled_from(["61031", "62051", None]), min_size=6, max_size=6),

@@ -104,7 +104,7 @@ def test_yaml_syntax_error_has_a_line(tmp_path: Path) -> None:
     assert problem.line >= line and "not valid YAML" in problem.reason
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(code=st.text(alphabet="ABCDEGILNOTUV_", min_size=1, max_size=8))
 def test_a_status_loads_exactly_when_the_catalogue_knows_it(tmp_path: Path, code: str) -> None:
     folder = _copy(tmp_path, HUY.name)
@@ -118,7 +118,7 @@ def test_a_status_loads_exactly_when_the_catalogue_knows_it(tmp_path: Path, code
         assert "unknown status" in _problems(folder)[0].reason
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(month=st.integers(1, 13), day=st.integers(1, 32))
 def test_a_reference_day_loads_exactly_when_it_exists_every_year(
     tmp_path: Path, month: int, day: int
