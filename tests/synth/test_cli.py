@@ -12,6 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from kruispunt import identity
+from kruispunt.bootstrap import bootstrap
+from kruispunt.config import Settings
+from kruispunt.feeds import FeedRejected
 from kruispunt.identity import REGISTER_COLUMNS
 from kruispunt.synth import STATUS_COLUMNS, SynthError, generate
 
@@ -45,17 +49,25 @@ def test_synth_writes_csv_feeds_and_a_manifest_that_describes_them(tmp_path: Pat
     assert f"{manifest['persons']} persons added" in loaded.stdout
 
 
-def test_defects_are_caught_by_the_register_loader_with_file_line_and_field(tmp_path: Path) -> None:
+def test_defects_are_caught_by_the_loaders_with_file_line_and_field(
+    tmp_path: Path, sqlite_settings: Settings
+) -> None:
     out = tmp_path / "damaged"
     generate(None, 4, ["64065"], "csv", out, defects=0.01)
     counts = json.loads((out / "manifest.json").read_text())["counts"]
     assert counts["defects.register.bad_check_digits"] > 0
     assert counts["defects.statuses.unknown_status_code"] > 0
     assert counts["defects.statuses.overlapping_period"] > 0
-    rejected = run(tmp_path / "home", "register", "load", str(out / "register.csv"))
-    assert rejected.returncode == 1
-    assert "nothing was written" in rejected.stderr
-    assert "register.csv, line" in rejected.stderr and "field insz" in rejected.stderr
+    app = bootstrap(sqlite_settings)
+    try:
+        with pytest.raises(FeedRejected) as rejected:
+            identity.load_register(app.engine, out / "register.csv")
+        assert len(rejected.value.errors) >= counts["defects.register.bad_check_digits"]
+        first = rejected.value.errors[0]
+        assert first.file.endswith("register.csv") and first.line is not None and first.field == "insz"
+        assert identity.register_counts(app.engine)["persons"] == 0  # a rejected file changes nothing
+    finally:
+        app.engine.dispose()
 
 
 def test_clear_errors_for_impossible_arguments(tmp_path: Path) -> None:
