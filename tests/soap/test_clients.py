@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
+from kruispunt.bootstrap import bootstrap
+from kruispunt.config import Settings
 from kruispunt.network import NetworkError, soap
 from kruispunt.network.tables import partner_credential
-from tests.soap.conftest import PURPOSE, World
+from tests.soap.conftest import PURPOSE, World, build_world
 
 
-def test_clients_are_listed_with_their_partner(world: World) -> None:
+@pytest.fixture
+def sqlite_world(sqlite_settings: Settings, tmp_path: Path) -> Iterator[World]:
+    """The world on SQLite only: these checks do not depend on the engine."""
+    state = bootstrap(sqlite_settings)
+    yield build_world(state.engine, tmp_path)
+    state.engine.dispose()
+
+
+def test_clients_are_listed_with_their_partner(sqlite_world: World) -> None:
+    world = sqlite_world
     clients = {(c.org_unit, c.matrix_id): c for c in soap.list_clients(world.engine)}
     assert clients[(world.ocmw, 17)].partner_name == "OCMW Hoei"
     assert clients[(world.ocmw, 17)].networks == ("127.0.0.1/32",)
 
 
-def test_networks_decide_who_may_speak_for_a_client(world: World) -> None:
+def test_networks_decide_who_may_speak_for_a_client(sqlite_world: World) -> None:
+    world = sqlite_world
     client = soap.find_client(world.engine, "OCMW-REMOTE", 17)
     assert client is not None
     assert client.allows("10.1.2.3") and not client.allows("127.0.0.1")
@@ -33,7 +48,8 @@ BAD = [
 ]
 
 
-def test_bad_clients_are_refused(world: World) -> None:
+def test_bad_clients_are_refused(sqlite_world: World) -> None:
+    world = sqlite_world
     arguments: dict[str, object] = {
         "org_unit": "NEW",
         "matrix_id": 17,

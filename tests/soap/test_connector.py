@@ -103,3 +103,10 @@ def test_an_unlisted_list_period_filters(world: World, hub: network.Hub) -> None
         hub, world.ocmw, 17, "l-2", MA, manage_access(world.dubois, "LIST", purpose=None, start="2021-06-01")
     )
     assert earlier.all(".//m:Registrations/m:Period/m:EndDate") == ["2021-12-31"]
+
+
+def test_comments_in_the_documents_are_ignored(world: World, hub: network.Hub) -> None:
+    document = ssdn(world.ocmw, 17, "k-1", IP, "<!-- the request -->" + by_ssin(world.dubois))
+    content = envelope(document).replace(b"<soapenv:Body>", b"<soapenv:Body><!-- sendXML -->")
+    answer = soap.answer(hub, content, "127.0.0.1")
+    assert Reply.parse(_xml_string(answer.body)).code() == 0

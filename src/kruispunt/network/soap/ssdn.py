@@ -98,14 +98,20 @@ def read_envelope(content: bytes) -> str:
     if envelope.tag != f"{{{SOAP_ENV}}}Envelope":
         raise EnvelopeError("the document is not a SOAP 1.1 Envelope")
     body = envelope.find(f"{{{SOAP_ENV}}}Body")
-    if body is None or len(body) == 0:
+    parts = _elements(body) if body is not None else []
+    if not parts:
         raise EnvelopeError("the SOAP Body is missing or empty")
-    element = body[0]
-    if etree.QName(element).localname == "sendXML" and len(element):
-        element = element[0]
+    element = parts[0]
+    if etree.QName(element).localname == "sendXML" and _elements(element):
+        element = _elements(element)[0]
     if etree.QName(element).localname != "xmlString" or etree.QName(element).namespace not in (WSC, None):
         raise EnvelopeError(f"the SOAP Body holds no {{{WSC}}}xmlString element")
     return element.text or ""
+
+
+def _elements(parent: etree._Element) -> list[etree._Element]:
+    """The child elements, without comments and processing instructions."""
+    return [child for child in parent if isinstance(child.tag, str)]
 
 
 def envelope(xml_text: str) -> bytes:
@@ -212,7 +218,7 @@ def _read(root: etree._Element) -> SsdnRequest:
         _text(root, "s:RequestContext/s:Message/s:TimeRequest") or "",
         (_text(service, "s:ServiceId") or "").strip(),
         (_text(service, "s:Version") or "").strip(),
-        service[2],
+        _elements(service)[2],
         root,
     )
 
