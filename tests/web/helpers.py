@@ -12,9 +12,10 @@ _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def csrf_token(html: str) -> str:
-    found = _CSRF.search(html)
+    """The token of the page's main form (the last one: the header's sign-out form comes first)."""
+    found = _CSRF.findall(html)
     assert found, "no CSRF token in the page"
-    return found.group(1)
+    return str(found[-1])
 
 
 def sign_in(client: TestClient, username: str, password: str = PASSWORD, *, follow: bool = True) -> str:

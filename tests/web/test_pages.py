@@ -170,3 +170,12 @@ def test_sign_in_and_citizen_page_on_both_engines(settings: Settings, tmp_path: 
         browser.post("/sign-out", data={"csrf_token": csrf_token(page)})
         assert browser.get("/me", follow_redirects=False).status_code == 303
     state.engine.dispose()
+
+
+def test_signing_in_again_ends_the_earlier_session(client: TestClient) -> None:
+    sign_in(client, "jan")
+    earlier = client.cookies["kp_session"]
+    sign_in(client, "researcher")
+    assert client.cookies["kp_session"] != earlier
+    client.cookies.set("kp_session", earlier)
+    assert client.get("/me", follow_redirects=False).status_code == 303

@@ -51,6 +51,8 @@ def add_routes(router: APIRouter, web: WebContext) -> None:
         except SignInRefused:
             context = {"csrf_token": page.new_presession_csrf(), "next": _safe_next(next), "failed": True}
             return page.render("sign_in.html", status=401, username=username, **context)
+        if earlier := page.request.cookies.get(web.cookie_name(page.request, SESSION_COOKIE)):
+            end_session(page.engine, earlier)  # a sign-in never inherits a session
         token = start_session(page.engine, account)
         response = page.redirect("web_home")
         if target := _safe_next(next):
