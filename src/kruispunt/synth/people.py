@@ -144,12 +144,12 @@ def make_chunk(
 
 
 def _zipf_pick(rng: np.random.Generator, language: IntArray, lists: Sequence[Sequence[str]]) -> pl.Series:
-    """For each entry, a name from ``lists[language]``, favouring the first names of each list (1/rank)."""
+    """For each entry, a name from ``lists[language]``, the first ones likelier (weight rank^-0.6)."""
     flat: list[str] = []
     picked = np.zeros(len(language), dtype=np.int64)
     u = rng.random(len(language))
     for code, names in enumerate(lists):
-        weights = 1.0 / np.arange(1, len(names) + 1)
+        weights = np.arange(1, len(names) + 1) ** -0.6
         cdf = np.cumsum(weights) / weights.sum()
         mask = language == code
         picked[mask] = len(flat) + np.minimum(np.searchsorted(cdf, u[mask]), len(names) - 1)
