@@ -79,6 +79,15 @@ def _insz(number: str | None) -> str:
         return number
 
 
+def _kbo(number: str | None) -> str:
+    if not number:
+        return ""
+    try:
+        return identity.KboNumber.parse(number).formatted
+    except identity.InvalidNumber:
+        return number
+
+
 def _filters(language: str) -> dict[str, Callable[..., str]]:
     locale = Locale.parse(_FORMAT_LOCALE[language])
 
@@ -97,6 +106,7 @@ def _filters(language: str) -> dict[str, Callable[..., str]]:
         "percent": lambda value: format_percent(value, format="#,##0.0%", locale=locale),
         "day": day,
         "insz": _insz,
+        "kbo": _kbo,
         "municipality": lambda nis: _municipality_name(nis, language),
     }
 
