@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from fastapi.testclient import TestClient
 
 from kruispunt import network
@@ -170,3 +171,39 @@ def test_health_and_metrics(client: TestClient, world: World) -> None:
     assert 'kruispunt_refusals_total{reason="token_missing",source="hub"}' in text
     assert "kruispunt_exchange_seconds_bucket" in text
     assert network.audit_head(world.engine)[0] == 1  # the health probe left no record
+
+
+@sqlite_only
+def test_partner_administration(world: World) -> None:
+    listed = {p.kbo: p for p in network.list_partners(world.engine)}
+    assert listed[world.ocmw].active_tokens == 1 and listed[world.ocmw].sector == 17
+    with pytest.raises(network.NetworkError, match="already exists"):
+        network.add_partner(world.engine, world.ocmw, 17, "again")
+    with pytest.raises(network.NetworkError, match="not a valid KBO"):
+        network.add_partner(world.engine, "0123456789", 17, "bad number")
+    assert network.revoke_tokens(world.engine, world.ocmw) == 1
+    assert {p.kbo: p for p in network.list_partners(world.engine)}[world.ocmw].active_tokens == 0
+    with pytest.raises(network.NetworkError, match="deliberation 20/123 already exists"):
+        network.add_deliberation(
+            world.engine,
+            number="20/123",
+            decided_on=date(2020, 1, 1),
+            title="",
+            service="statuses",
+            purpose="x",
+            fields=["VT"],
+            capacities=[1],
+            parties=[world.fund],
+        )
+    with pytest.raises(network.NetworkError, match="has no field"):
+        network.add_deliberation(
+            world.engine,
+            number="20/999",
+            decided_on=date(2020, 1, 1),
+            title="",
+            service="statuses",
+            purpose="x",
+            fields=["NOT_A_STATUS"],
+            capacities=[1],
+            parties=[world.fund],
+        )

@@ -313,23 +313,13 @@ class Hub:
         """Deliberation, then integration; returns the deliberation and the provider route, if any."""
         assert x.credential is not None and x.meta.purpose is not None
         x.insz = parse_insz(insz)
-        with self._turn():
-            person_id = self._persons(x.insz)
-            with self.engine.connect() as conn:
-                found = covering(
-                    conn, x.credential.partner_id, x.request.service, x.meta.purpose, self._today()
-                )
-                x.deliberation = found.number
-                if person_id is None:
-                    raise Refused(
-                        Reason.NOT_INTEGRATED,
-                        "you have not integrated this person in the reference directory",
-                    )
-                x.person_id = person_id
-                x.capacity = check_integration(
-                    conn, x.credential.partner_id, person_id, found.capacities, start, end
-                )
-                return found, route_for(conn, x.request.service)
+        with self._turn(), self.engine.connect() as conn:
+            found = covering(conn, x.credential.partner_id, x.request.service, x.meta.purpose, self._today())
+            x.deliberation = found.number
+            x.person_id, x.capacity = check_integration(
+                conn, x.credential.partner_id, x.insz, found.capacities, start, end
+            )
+            return found, route_for(conn, x.request.service)
 
     def _statuses(self, x: _Exchange, query: StatusQuery) -> dict[str, Any]:
         if query.at is not None and (query.start is not None or query.end is not None):

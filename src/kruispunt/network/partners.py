@@ -97,13 +97,14 @@ def list_partners(engine: Engine) -> list[Partner]:
     """Every partner with its number of unrevoked tokens."""
     with engine.connect() as conn:
         partners = conn.execute(select(partner).order_by(partner.c.kbo)).all()
-        counts: dict[int, int] = dict(
-            conn.execute(
+        counts = {
+            row.partner_id: int(row.n)
+            for row in conn.execute(
                 select(partner_credential.c.partner_id, func.count().label("n"))
                 .where(partner_credential.c.revoked_at.is_(None))
                 .group_by(partner_credential.c.partner_id)
-            ).tuples()
-        )
+            )
+        }
     return [Partner(p.id, p.kbo, p.sector, p.name, counts.get(p.id, 0)) for p in partners]
 
 
