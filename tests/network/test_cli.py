@@ -8,10 +8,14 @@ import socket
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import httpx
 
+from kruispunt import identity, network
+from kruispunt.bootstrap import bootstrap
+from kruispunt.config import Settings
 from kruispunt.identity import NumberGenerator
 from tests.factories import household, write_register
 
@@ -28,24 +32,26 @@ def test_administration_serve_consult_and_audit(tmp_path: Path) -> None:
     home = tmp_path / "home"
     gen = NumberGenerator(5)
     rows = household(gen)
-    assert run(home, "register", "load", str(write_register(tmp_path / "r.csv", rows))).returncode == 0
     kbo = gen.kbo().number
-    assert run(home, "partner", "add", kbo, "--sector", "17", "--name", "OCMW Herstal").returncode == 0
+    # Set-up through the service API (the commands below are the ones under test).
+    engine = bootstrap(Settings(home=home)).engine
+    identity.load_register(engine, write_register(tmp_path / "r.csv", rows))
+    network.add_partner(engine, kbo, 17, "OCMW Herstal")
+    network.add_deliberation(
+        engine,
+        number="21/042",
+        decided_on=date(2021, 3, 2),
+        title="",
+        service="identity",
+        purpose="social-inquiry",
+        fields=["first_name"],
+        capacities=[1],
+        parties=[kbo],
+    )
+    network.register_integration(engine, kbo, rows[0]["insz"], 1, date(2020, 1, 1))
+    engine.dispose()
     token = run(home, "partner", "token", kbo).stdout.strip()
     assert token.startswith("kp_")
-    added = run(
-        home, "deliberation", "add", "21/042", "--decided-on", "2021-03-02", "--service", "identity",
-        "--purpose", "social-inquiry", "--field", "first_name", "--capacity", "1", "--party", kbo,
-    )  # fmt: skip
-    assert added.returncode == 0, added.stderr
-    wrong = run(
-        home, "directory", "register", kbo, rows[0]["insz"], "--capacity", "55", "--start", "2024-01-01"
-    )
-    assert wrong.returncode == 1 and "capacity 55 is not a capacity of sector 17" in wrong.stderr
-    registered = run(
-        home, "directory", "register", kbo, rows[0]["insz"], "--capacity", "1", "--start", "2020-01-01"
-    )
-    assert registered.returncode == 0, registered.stderr
 
     port = _free_port()
     env = {**os.environ, "KRUISPUNT_HOME": str(home)}
@@ -76,8 +82,6 @@ def test_administration_serve_consult_and_audit(tmp_path: Path) -> None:
     assert verified.returncode == 0 and "intact: 1 record(s)" in verified.stdout
     report = json.loads(run(home, "audit", "who-consulted", rows[0]["insz"], "--json").stdout)
     assert [(r["requester"], r["service"], r["outcome"]) for r in report] == [(kbo, "identity", "answered")]
-    listed = json.loads(run(home, "partner", "list", "--json").stdout)
-    assert listed[0]["kbo"] == kbo and listed[0]["active_tokens"] == 1
 
 
 def _free_port() -> int:
