@@ -451,7 +451,7 @@ def _increased_reimbursement(
         np.minimum.at(first, persons[periods.career], periods.start)
         np.maximum.at(last, persons[periods.career], periods.end)
     qualifies = (first < OPEN) & (rng.random(n) < 0.92)
-    start = first + rng.integers(15, 90, n)
+    start = np.where(first < OPEN, first + rng.integers(15, 90, n), OPEN)
     end = np.where(last >= people.reference - 365, OPEN, last + 365)
     qualifies &= start <= np.minimum(end, people.last_day)
 
