@@ -38,6 +38,7 @@ from kruispunt.store import append_events, bulk_insert, read_frame
 
 Mode = Literal["full", "delta"]
 STATUS_LOCK_KEY = 7_300_004
+_LARGE_LOAD = 100_000  # inserted periods after which PostgreSQL's statistics are refreshed
 _SMALL_DELTA = 5_000  # persons; a delta this small reads only its persons' periods
 _superseded_ids = Table("status_superseded_ids", MetaData(), Column("id", BigInteger))
 
@@ -110,6 +111,7 @@ def load_status_feed(
             now = _now()
             load_id = _apply(conn, changes, feed, (path, source, mode), now)
             append_events(conn, _with_numbers(changes.events, numbers, now))
+            _refresh_statistics(conn, changes)
     return _report(feed, source, mode, changes, load_id)
 
 
@@ -184,6 +186,12 @@ def _apply(
         ),
     )
     return load_id
+
+
+def _refresh_statistics(conn: Connection, changes: Changes) -> None:
+    """After a large load, let PostgreSQL's planner know the table's new size before autovacuum does."""
+    if conn.dialect.name == "postgresql" and changes.inserted.height >= _LARGE_LOAD:
+        conn.execute(text("ANALYZE status_period"))
 
 
 def _supersede(conn: Connection, ids: pl.Series, now: datetime) -> None:
