@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 
 import polars as pl
 import pytest
 from typer.testing import CliRunner, Result
 
+from kruispunt.bootstrap import bootstrap
 from kruispunt.cli import app
 from kruispunt.cli._common import app_state
-from kruispunt.identity import NumberGenerator
+from kruispunt.config import Settings
+from kruispunt.identity import NumberGenerator, load_register
 from tests.factories import household, write_register
 from tests.statuses.helpers import write_statuses
 from tests.test_cli import run
@@ -22,8 +25,9 @@ def test_load_show_and_rejection_through_the_command(tmp_path: Path) -> None:
     home = tmp_path / "home"
     rows = household(NumberGenerator(21))
     jan, els, lien = (r["insz"] for r in rows)
-    register = write_register(tmp_path / "r.csv", rows)
-    assert run(home, "register", "load", str(register), "--as-of", "2020-01-01").returncode == 0
+    registered = bootstrap(Settings(home=home))  # the register is set up in-process: fewer start-ups
+    load_register(registered.engine, write_register(tmp_path / "r.csv", rows), as_of=date(2020, 1, 1))
+    registered.engine.dispose()
     feed = write_statuses(
         tmp_path / "nic.csv",
         [(jan, "VT", "2020-01-01", "", "NIC"), (els, "VT_DEPENDANT", "2020-01-01", "2020-12-31", "NIC")],
