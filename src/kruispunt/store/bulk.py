@@ -6,8 +6,12 @@ Bulk work never loops over ORM objects: frames go in and come out whole.
 from __future__ import annotations
 
 import io
+import json
+import subprocess
+import sys
 from collections.abc import Mapping
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -125,6 +129,50 @@ def _read_sqlite(
     if not chunks:
         return pl.DataFrame(schema=_row_schema(names, schema))
     return pl.concat(chunks)
+
+
+SQLITE_ARROW_THRESHOLD_BYTES = 64 * 1024 * 1024
+"""From this database size on, SQLite reads stream as Arrow from a helper process (see below)."""
+
+_ARROW_READER = """
+import sys, json
+import adbc_driver_sqlite.dbapi as adbc
+import pyarrow as pa
+path, sql, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+with adbc.connect(path) as conn, conn.cursor() as cursor:
+    cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": "1000000000"})
+    cursor.execute(sql, params or None)
+    table = cursor.fetch_arrow_table()
+with pa.ipc.new_stream(sys.stdout.buffer, table.schema) as writer:
+    writer.write_table(table)
+"""
+
+
+def _sqlite_size(path: Path) -> int:
+    wal = path.with_name(path.name + "-wal")
+    return (path.stat().st_size if path.exists() else 0) + (wal.stat().st_size if wal.exists() else 0)
+
+
+def _read_sqlite_arrow(path: Path, sql: str, positional: list[Any]) -> pl.DataFrame:
+    """Large SQLite reads: ADBC's columnar reader, run in a child process.
+
+    ADBC bundles its own SQLite library. Two SQLite libraries in one process break each other's POSIX
+    file locks (closing one's file descriptor drops the other's locks), so the reader runs in its own
+    process and hands the result over as an Arrow IPC stream. It reads the last committed state, like
+    any other connection.
+    """
+    result = subprocess.run(
+        [sys.executable, "-c", _ARROW_READER, str(path), sql, json.dumps(positional)],
+        capture_output=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"columnar SQLite read failed: {result.stderr.decode(errors='replace')[-2000:]}")
+    import pyarrow as pa
+
+    frame = pl.from_arrow(pa.ipc.open_stream(result.stdout).read_all())
+    assert isinstance(frame, pl.DataFrame)
+    return frame
 
 
 def _sqlite_value(value: Any) -> Any:

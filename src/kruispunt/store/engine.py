@@ -33,4 +33,5 @@ def create_engine_for(url: str) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # No pre-ping: it costs a round trip per checkout; a dropped connection fails one call and is replaced.
+    return create_engine(url, pool_size=10, max_overflow=20)
