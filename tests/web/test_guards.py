@@ -31,6 +31,7 @@ OWNER = {
     "web_officer_report": "officer",
     "web_officer_accounting": "officer",
     "web_ocmw": "ocmw",
+    "web_ocmw_person": "ocmw",
     "web_admin": "admin",
     "web_admin_audit": "admin",
     "web_research": "researcher",

@@ -8,7 +8,9 @@ Public API (what the CLI, the web app, other rooms and the tests use):
 - reference directory: :func:`register_integration`, :func:`end_integration`, :func:`list_integrations`,
   :func:`capacities`, :class:`Integration`; knowledge directory: :func:`set_route`, :func:`remove_route`,
   :func:`list_routes`, :class:`Route`;
-- the exchange: :class:`Hub` (``Hub(engine).exchange(CallMeta, request)``), :class:`CallMeta`, the request
+- the exchange: :class:`Hub` (``Hub(engine).exchange(CallMeta, request)``; ``Hub.exchange_as(partner_kbo,
+  CallMeta, request)`` for an in-process caller), :func:`consult` (the same, for a shell that has
+  authenticated its own user, e.g. the web pages), :class:`CallMeta`, the request
   types :class:`StatusQuery`, :class:`IdentityQuery`, :class:`DirectoryQuery`,
   :class:`DirectoryRegistration`, :class:`DirectoryEnding`, and :class:`Reply`; :data:`router` (FastAPI);
 - audit: :func:`verify_audit`, :func:`who_consulted`, :func:`purge_audit`, :func:`audit_head`,
@@ -19,6 +21,7 @@ Public API (what the CLI, the web app, other rooms and the tests use):
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import date
 
@@ -64,6 +67,34 @@ from kruispunt.network.reasons import NetworkError, Reason, Refused, Source
 from kruispunt.network.routes import router
 from kruispunt.network.services import IDENTITY_FIELDS, SERVICES
 from kruispunt.network.settings import HubSettings
+
+
+def consult(
+    engine: Engine,
+    partner_kbo: str,
+    request: StatusQuery | IdentityQuery | DirectoryQuery,
+    *,
+    end_user: str,
+    case_reference: str,
+    purpose: str,
+    message_id: str | None = None,
+    hub: Hub | None = None,
+) -> Reply:
+    """Consult the hub in-process for partner ``partner_kbo``, for a caller that authenticated its own user.
+
+    Runs exactly the checks of an HTTP call except the bearer token (call metadata, deliberation, integration
+    of the person, idempotent retry on ``message_id``), and writes the same audit record; a refusal is a
+    :class:`Reply` with its reason, never an exception. ``message_id`` defaults to a fresh unique id.
+    ``hub``: the process's running hub (the server's); without it a hub is started for this call only.
+    """
+    meta = CallMeta(None, message_id or f"inproc-{uuid.uuid4().hex}", end_user, case_reference, purpose)
+    if hub is not None:
+        return hub.exchange_as(partner_kbo, meta, request)
+    own = Hub(engine)
+    try:
+        return own.exchange_as(partner_kbo, meta, request)
+    finally:
+        own.close()
 
 
 def verify_audit(engine: Engine) -> Verification:
@@ -161,6 +192,7 @@ __all__ = [
     "add_partner",
     "audit_head",
     "capacities",
+    "consult",
     "end_integration",
     "find_partner",
     "issue_token",

@@ -40,8 +40,8 @@ from kruispunt.network.directory import (
     register_in,
     route_for,
 )
-from kruispunt.network.partners import Credential, Partner, credential_matches, now, token_hash
-from kruispunt.network.reasons import Reason, Refused
+from kruispunt.network.partners import Credential, Partner, credential_matches, now, parse_kbo, token_hash
+from kruispunt.network.reasons import NetworkError, Reason, Refused
 from kruispunt.network.schemas import PersonOut, ProviderPerson, ProviderStatuses, StatusOut
 from kruispunt.network.services import DIRECTORY, IDENTITY, STATUSES
 from kruispunt.network.tables import exchange_reply, partner, partner_credential
@@ -140,6 +140,7 @@ class _Exchange:
     provider_us: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     vouched: int | None = None
+    acting: str | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +180,23 @@ def _authentication(by: ColumnElement[bool]) -> Select[Any]:
 # Built once: constructing SQLAlchemy statements costs more than running these on an index.
 _AUTH_BY_TOKEN = _authentication(partner_credential.c.token_hash == bindparam("key"))
 _AUTH_BY_CREDENTIAL = _authentication(partner_credential.c.id == bindparam("key"))
+# An in-process caller acting for a partner (see Hub.exchange_as): the partner and any stored reply.
+_AUTH_BY_PARTNER = (
+    select(
+        partner.c.id.label("partner_id"),
+        partner.c.kbo,
+        partner.c.sector,
+        exchange_reply.c.request_digest,
+        exchange_reply.c.http_status,
+        exchange_reply.c.body,
+    )
+    .outerjoin(
+        exchange_reply,
+        (exchange_reply.c.partner_id == partner.c.id)
+        & (exchange_reply.c.message_id == bindparam("message_id")),
+    )
+    .where(partner.c.kbo == bindparam("key"))
+)
 
 Effect = Callable[[Connection], dict[str, Any]]
 
@@ -210,16 +228,28 @@ class Hub:
     ) -> None:
         self.engine = engine
         self._persons = PersonResolver(engine)
-        self._http = http or httpx.Client(follow_redirects=False)
-        self._owns_http = http is None
+        self._given_http = http
+        self._own_http: httpx.Client | None = None
         self._today = today
         self._lock: threading.Lock | None = threading.Lock() if engine.dialect.name == "sqlite" else None
         self._writer = AuditWriter(engine, self._turn)
+        self._start = threading.Lock()
 
     def close(self) -> None:
         self._writer.close()
-        if self._owns_http:
-            self._http.close()
+        if self._own_http is not None:
+            self._own_http.close()
+            self._own_http = None
+
+    @property
+    def _http(self) -> httpx.Client:
+        """The client for providers; made on first use when none was given (most hubs never route)."""
+        if self._given_http is not None:
+            return self._given_http
+        with self._start:
+            if self._own_http is None:
+                self._own_http = httpx.Client(follow_redirects=False)
+            return self._own_http
 
     @contextmanager
     def _turn(self) -> Iterator[None]:
@@ -235,6 +265,21 @@ class Hub:
         other means than a bearer token; it is checked for revocation like a token, then the same checks run.
         """
         x = _Exchange(meta, request, perf_counter_ns(), _digest(meta, request), vouched=credential_id)
+        return self._run(x)
+
+    def exchange_as(self, partner_kbo: str, meta: CallMeta, request: Request) -> Reply:
+        """Handle one call for partner ``partner_kbo`` from inside the process (the web pages).
+
+        The caller has authenticated its own user, whose account names the partner; so there is no token
+        to check (``meta.token`` is ignored). Everything else is exactly as for an HTTP call: the metadata
+        checks, idempotent retries, the deliberation and integration checks, the audit record (refused
+        when it cannot be written) and the metrics. An unknown partner is refused as an unknown credential.
+        """
+        x = _Exchange(meta, request, perf_counter_ns(), _digest(meta, request), acting=partner_kbo)
+        return self._run(x)
+
+    def _run(self, x: _Exchange) -> Reply:
+        meta = x.meta
         try:
             stored = self._authenticate(x)
             self._check_metadata(x)
@@ -252,6 +297,8 @@ class Hub:
 
     def _authenticate(self, x: _Exchange) -> _Stored | None:
         """The caller's credential, and the reply stored under this message id if this is a retry."""
+        if x.acting is not None:
+            return self._act_for(x, x.acting)
         token = x.meta.token or ""
         if not token and x.vouched is None:
             raise Refused(Reason.TOKEN_MISSING, "send 'Authorization: Bearer <token>'", field="Authorization")
@@ -268,6 +315,21 @@ class Hub:
             raise Refused(
                 Reason.TOKEN_REVOKED, f"this token was revoked on {row.revoked_at:%Y-%m-%d %H:%M} UTC"
             )
+        if row.request_digest is None:
+            return None
+        return _Stored(row.request_digest, row.http_status, row.body)
+
+    def _act_for(self, x: _Exchange, kbo: str) -> _Stored | None:
+        try:
+            number = parse_kbo(kbo)
+        except NetworkError:
+            raise Refused(Reason.TOKEN_INVALID, f"{kbo[:20]!r} is not a partner's KBO number") from None
+        parameters = {"key": number, "message_id": (x.meta.message_id or "")[:100]}
+        with self._turn(), self.engine.connect() as conn:
+            row = conn.execute(_AUTH_BY_PARTNER, parameters).first()
+        if row is None:
+            raise Refused(Reason.TOKEN_INVALID, f"no partner with KBO number {number}")
+        x.credential = Credential(None, row.partner_id, row.kbo, row.sector, False)
         if row.request_digest is None:
             return None
         return _Stored(row.request_digest, row.http_status, row.body)

@@ -150,9 +150,10 @@ def _revoke(conn: Connection, partner_id: int, credential_id: int | None, stamp:
 
 @dataclass(frozen=True)
 class Credential:
-    """Who is calling, as established from a valid bearer token."""
+    """Who is calling, as established from a valid bearer token (``credential_id`` None: an in-process
+    caller acting for the partner, see ``Hub.exchange_as``)."""
 
-    credential_id: int
+    credential_id: int | None
     partner_id: int
     kbo: str
     sector: int

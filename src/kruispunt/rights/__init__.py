@@ -10,7 +10,8 @@ Public API (what other rooms and the shells may use):
   :data:`GRANTED`, :data:`NOT_GRANTED`, :data:`UNDETERMINED`, :class:`StatusCodes`;
 - over the stored data: :func:`evaluate` -> :class:`Evaluation`, :func:`explain` -> :class:`Explanation`,
   :func:`read_population`, :func:`read_periods`;
-- ledger: :func:`grant` -> :class:`GrantReport`, :func:`active_grants`, :func:`regrant_persons` (for the
+- ledger: :func:`grant` -> :class:`GrantReport`, :func:`active_grants`, :func:`grant_history` (one
+  person's grants and withdrawals, :class:`LedgerEntry`), :func:`regrant_persons` (for the
   mutation consumer: re-decide given person_ids), :func:`consume_mutations` (reads ``mutation_event``);
 - accounting: :func:`export` -> :class:`ExportReport`, :data:`FIXED_LAYOUT`, :data:`EXPORT_COLUMNS`;
 - YAML tests: :func:`run_rule_tests` -> [:class:`TestOutcome`].
@@ -44,6 +45,7 @@ from kruispunt.rights.service import (
     Evaluation,
     Explanation,
     GrantReport,
+    LedgerEntry,
     PersonNotFound,
     active_grants,
     consume_mutations,
@@ -51,6 +53,7 @@ from kruispunt.rights.service import (
     explain,
     export,
     grant,
+    grant_history,
     read_periods,
     read_population,
     regrant_persons,
@@ -69,6 +72,7 @@ __all__ = [
     "Explanation",
     "ExportReport",
     "GrantReport",
+    "LedgerEntry",
     "NothingToExport",
     "PersonNotFound",
     "Rule",
@@ -85,6 +89,7 @@ __all__ = [
     "explain",
     "export",
     "grant",
+    "grant_history",
     "load_catalogue",
     "load_rule",
     "parse_rule",

@@ -317,6 +317,54 @@ def active_grants(engine: Engine, rule_id: str) -> pl.DataFrame:
     )
 
 
+@dataclass(frozen=True)
+class LedgerEntry:
+    """One line of the grant ledger: a right granted, or withdrawn, for a person and a period."""
+
+    rule_id: str
+    action: str
+    period_start: date
+    period_end: date
+    ground: str | None
+    amount: float | None
+    recorded_at: datetime
+
+
+def grant_history(engine: Engine, person_id: int) -> list[LedgerEntry]:
+    """Every grant and withdrawal of any right for one person, newest first (the person's rights history).
+
+    Looks the person up rule by rule on the ledger's (rule, person) index: the rules are those that ever ran.
+    """
+    ran = select(grant_run.c.rule_id).distinct().scalar_subquery()
+    statement = (
+        select(
+            grant_entry.c.rule_id,
+            grant_entry.c.action,
+            grant_entry.c.period_start,
+            grant_entry.c.period_end,
+            grant_entry.c.ground,
+            grant_entry.c.amount,
+            grant_entry.c.recorded_at,
+        )
+        .where(grant_entry.c.rule_id.in_(ran), grant_entry.c.person_id == person_id)
+        .order_by(grant_entry.c.recorded_at.desc(), grant_entry.c.id.desc())
+    )
+    with engine.connect() as conn:
+        rows = conn.execute(statement).all()
+    return [
+        LedgerEntry(
+            r.rule_id,
+            r.action,
+            r.period_start,
+            r.period_end,
+            r.ground,
+            None if r.amount is None else round(float(r.amount), 2),
+            r.recorded_at,
+        )
+        for r in rows
+    ]
+
+
 def grant(
     engine: Engine,
     rule_id: str,

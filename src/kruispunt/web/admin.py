@@ -1,5 +1,6 @@
 """The institution administrator's pages: partners, deliberations, reference-directory figures, mutation
-feed subscriptions and webhook dead letters, and the state of the audit chain."""
+feed subscriptions, their backlog (entries not yet acknowledged) and webhook dead letters, and the state of
+the audit chain."""
 
 from datetime import date
 from typing import Annotated
@@ -33,6 +34,7 @@ def add_routes(router: APIRouter, web: WebContext) -> None:
             integrations={p.kbo: _current_integrations(page, p.kbo, today) for p in partners},
             subscriptions={p.kbo: feeds.list_subscriptions(page.engine, p.kbo) for p in partners},
             dead_letters={p.kbo: len(feeds.dead_letters(page.engine, p.kbo)) for p in partners},
+            backlog=feeds.backlog(page.engine),
             deliberations=network.list_deliberations(page.engine),
             head_seq=seq,
             head_hash=digest,

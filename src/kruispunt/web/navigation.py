@@ -23,6 +23,7 @@ NAVIGATION: tuple[NavItem, ...] = (
     NavItem("web_citizen", _("My data"), frozenset({Role.CITIZEN})),
     NavItem("web_officer", _("Simulate a right"), frozenset({Role.OFFICER})),
     NavItem("web_ocmw", _("Outreach"), frozenset({Role.OCMW})),
+    NavItem("web_ocmw_person", _("A person's file"), frozenset({Role.OCMW})),
     NavItem("web_admin", _("Exchange hub"), frozenset({Role.ADMIN})),
     NavItem("web_admin_audit", _("Audit chain"), frozenset({Role.ADMIN})),
     NavItem("web_research", _("Protected tables"), frozenset({Role.RESEARCHER})),

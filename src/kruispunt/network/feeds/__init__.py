@@ -9,7 +9,8 @@ Public API (what the CLI, the API routes and the tests use):
 - fan-out: :func:`dispatch` -> :class:`DispatchReport`; :func:`follow_rights` (the derived-rights
   consumer); :func:`process` (fan-out, rights, webhooks: what ``kruispunt mutations dispatch`` runs);
 - pull feed: :func:`authenticate` -> :class:`Caller`, :func:`read_feed` -> :class:`FeedPage`,
-  :func:`acknowledge` -> :class:`Acknowledgement`;
+  :func:`acknowledge` -> :class:`Acknowledgement`; :func:`backlog` (unacknowledged entries per partner,
+  read-only);
 - webhooks: :func:`set_webhook`, :func:`remove_webhook`, :func:`get_webhook`, :func:`push`,
   :class:`Backoff`, :func:`dead_letters`, :func:`redeliver_dead_letters`, :func:`sign`;
 - batches: :func:`submit_batch`, :func:`add_batch_part`, :func:`run_batch`, :func:`run_pending_batches`,
@@ -46,7 +47,7 @@ from kruispunt.network.feeds.municipal import (
     list_municipal_subscriptions,
     residents,
 )
-from kruispunt.network.feeds.pull import Acknowledgement, Entry, FeedPage, acknowledge, read_feed
+from kruispunt.network.feeds.pull import Acknowledgement, Entry, FeedPage, acknowledge, backlog, read_feed
 from kruispunt.network.feeds.subscriptions import Subscription, list_subscriptions, subscribe, unsubscribe
 from kruispunt.network.feeds.webhooks import (
     Backoff,
@@ -111,6 +112,7 @@ __all__ = [
     "append_audit_frame",
     "as_partner",
     "authenticate",
+    "backlog",
     "batch_job",
     "batch_rejects",
     "batch_results",

@@ -21,6 +21,7 @@ from kruispunt.network.feeds.access import Caller, digest
 from kruispunt.network.feeds.audit_bulk import append_frame
 from kruispunt.network.partners import now
 from kruispunt.network.reasons import Reason, Refused
+from kruispunt.network.tables import partner
 
 SERVICE = "mutations"
 MAX_PAGE = 1000
@@ -105,6 +106,24 @@ def _entry(row: Any) -> Entry:
         row.basis,
         row.created_at,
     )
+
+
+def backlog(engine: Engine) -> dict[str, int]:
+    """Per partner (KBO number): feed entries it has not acknowledged yet. Read-only: delivers nothing.
+
+    Partners without a pending entry are absent (count 0).
+    """
+    cursor = feed_cursor.c.acked_id
+    statement = (
+        select(partner.c.kbo, func.count(feed_entry.c.id).label("n"))
+        .select_from(partner)
+        .join(feed_entry, feed_entry.c.partner_id == partner.c.id)
+        .outerjoin(feed_cursor, feed_cursor.c.partner_id == partner.c.id)
+        .where(feed_entry.c.id > func.coalesce(cursor, 0))
+        .group_by(partner.c.kbo)
+    )
+    with engine.connect() as conn:
+        return {row.kbo: int(row.n) for row in conn.execute(statement)}
 
 
 def entries_after(conn: Connection, partner_id: int, after: int, limit: int) -> list[Any]:

@@ -1,0 +1,44 @@
+"""In-process consultation for a partner (``network.consult`` / ``Hub.exchange_as``): the checks and the audit
+record of an HTTP call, without a token."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from kruispunt import network
+from kruispunt.network import Reason, StatusQuery
+from tests.network.conftest import World
+
+
+def _consult(world: World, kbo: str, insz: str, message_id: str | None = None, **meta: str) -> network.Reply:
+    fields = {"end_user": "sw-7", "case_reference": "dossier-9", "purpose": "social-inquiry", **meta}
+    return network.consult(
+        world.engine, kbo, StatusQuery(insz, at=date(2024, 3, 1)), message_id=message_id, **fields
+    )
+
+
+def test_consult_answers_under_the_deliberation_and_logs_once_per_message(world: World) -> None:
+    reply = _consult(world, world.ocmw, world.head, message_id="web-1")
+    assert reply.status == 200 and reply.reason is None, reply.body
+    body = reply.json()
+    assert body["deliberation"] == "20/123" and [s["status"] for s in body["statuses"]] == ["LEEFLOON"]
+    again = _consult(world, world.ocmw, world.head, message_id="web-1")
+    assert again.replayed and again.body == reply.body and again.audit_seq == reply.audit_seq
+    reused = _consult(world, world.ocmw, world.child, message_id="web-1")
+    assert reused.reason is Reason.MESSAGE_ID_REUSED
+    logged = [c for c in network.who_consulted(world.engine, world.head) if c.service == "statuses"]
+    assert len(logged) == 1 and logged[0].case_reference == "dossier-9"
+    assert network.verify_audit(world.engine).intact
+
+
+def test_consult_refuses_like_the_api(world: World) -> None:
+    assert _consult(world, world.ocmw, world.child).reason is Reason.NOT_INTEGRATED
+    assert _consult(world, world.fund, world.head).reason is Reason.NO_DELIBERATION
+    assert _consult(world, world.ocmw, world.head, purpose="curiosity").reason is Reason.PURPOSE_NOT_COVERED
+    assert _consult(world, world.ocmw, "12345678901").reason is Reason.INVALID_INSZ
+    assert _consult(world, world.ocmw, world.head, case_reference="").reason is Reason.MISSING_HEADER
+    unknown = _consult(world, "0123.456.749", world.head)
+    assert unknown.reason is Reason.TOKEN_INVALID and unknown.audit_seq is not None
+    refused = [c for c in network.who_consulted(world.engine, world.child) if c.service == "statuses"]
+    assert [c.reason for c in refused] == ["not_integrated"]
+    assert network.verify_audit(world.engine).intact
