@@ -1,46 +1,97 @@
-"""The ``kruispunt`` command: a thin shell over the rooms' service APIs."""
+"""The ``kruispunt`` command: a thin shell over the rooms' service APIs.
+
+Sub-commands are imported only when used: each room's CLI pulls in its room (and, for some, heavy
+libraries such as matplotlib or FastAPI), and ``kruispunt id check`` should not wait for all of them.
+"""
 
 from __future__ import annotations
 
-import typer
+import importlib
+from typing import Any
 
-from kruispunt.cli.db import db_app
-from kruispunt.cli.demo import demo
-from kruispunt.cli.feeds import batch_app, mutations_app, subscription_app
-from kruispunt.cli.identity import id_app, register_app
-from kruispunt.cli.impact import simulate_app
-from kruispunt.cli.network import audit_app, deliberation_app, directory_app, partner_app, serve
-from kruispunt.cli.rights import rights_app
-from kruispunt.cli.soap import soap_app
-from kruispunt.cli.statuses import statuses_app
-from kruispunt.cli.synth import synth_command
-from kruispunt.cli.warehouse import dwh_app
-from kruispunt.cli.web import web_app
+import typer
+import typer.main
+from typer.core import TyperGroup
+
+# name -> (module, attribute, one-line help). The attribute is a Typer sub-app or a command function.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "id": ("kruispunt.cli.identity", "id_app", "Check and explain INSZ, BIS and KBO numbers."),
+    "register": (
+        "kruispunt.cli.identity",
+        "register_app",
+        "The person register: load feeds, look people up.",
+    ),
+    "synth": (
+        "kruispunt.cli.synth",
+        "synth_command",
+        "Generate a synthetic Belgium (register and statuses).",
+    ),
+    "statuses": ("kruispunt.cli.statuses", "statuses_app", "The GSS buffer of harmonised social statuses."),
+    "rights": ("kruispunt.cli.rights", "rights_app", "Derived rights: rules, evaluation, ledger, exports."),
+    "simulate": ("kruispunt.cli.impact", "simulate_app", "Simulate a right's reach and cost; OCMW outreach."),
+    "serve": ("kruispunt.cli.network", "serve", "Serve the exchange API and the web pages."),
+    "partner": ("kruispunt.cli.network", "partner_app", "Partner institutions and their bearer tokens."),
+    "deliberation": ("kruispunt.cli.network", "deliberation_app", "Deliberations: who may get which data."),
+    "directory": (
+        "kruispunt.cli.network",
+        "directory_app",
+        "The reference directory and knowledge directory.",
+    ),
+    "audit": ("kruispunt.cli.network", "audit_app", "The hash-chained audit log of every exchange."),
+    "mutations": ("kruispunt.cli.feeds", "mutations_app", "Mutation feeds: fan-out, feeds, acks, webhooks."),
+    "subscription": (
+        "kruispunt.cli.feeds",
+        "subscription_app",
+        "Subscriptions and municipal GSS subscriptions.",
+    ),
+    "batch": ("kruispunt.cli.feeds", "batch_app", "Batch exchange: files of INSZ numbers answered as jobs."),
+    "soap": ("kruispunt.cli.soap", "soap_app", "The KSZ-compatible SOAP connector."),
+    "dwh": ("kruispunt.cli.warehouse", "dwh_app", "The statistical warehouse: build, tables, extracts."),
+    "web": ("kruispunt.cli.web", "web_app", "The web pages: local accounts for the simulated sign-in."),
+    "db": ("kruispunt.cli.db", "db_app", "The database: schema migrations and what is stored."),
+    "demo": ("kruispunt.cli.demo", "demo", "Run the whole system end to end on synthetic data."),
+}
+
+
+def load_command(name: str) -> Any:
+    """Import and build one top-level command."""
+    module_name, attribute, _ = COMMANDS[name]
+    target: Any = getattr(importlib.import_module(module_name), attribute)
+    if not isinstance(target, typer.Typer):
+        single = typer.Typer(pretty_exceptions_enable=False)
+        single.command(name)(target)
+        target = single
+    command = typer.main.get_command(target)
+    command.name = name
+    return command
+
+
+class LazyGroup(TyperGroup):
+    """A group whose sub-commands are imported on first use."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        return load_command(cmd_name) if cmd_name in COMMANDS else None
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, help_text) for name, (_, _, help_text) in COMMANDS.items()])
+
 
 app = typer.Typer(
+    cls=LazyGroup,
     help="kruispunt: an open social-security crossroads bank.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,
 )
-app.add_typer(id_app, name="id")
-app.add_typer(register_app, name="register")
-app.add_typer(db_app, name="db")
-app.add_typer(statuses_app, name="statuses")
-app.add_typer(rights_app, name="rights")
-app.add_typer(simulate_app, name="simulate")
-app.add_typer(dwh_app, name="dwh")
-app.add_typer(web_app, name="web")
-app.add_typer(partner_app, name="partner")
-app.add_typer(deliberation_app, name="deliberation")
-app.add_typer(directory_app, name="directory")
-app.add_typer(audit_app, name="audit")
-app.add_typer(soap_app, name="soap")
-app.add_typer(mutations_app, name="mutations")
-app.add_typer(subscription_app, name="subscription")
-app.add_typer(batch_app, name="batch")
-app.command("serve")(serve)
-app.command("demo")(demo)
-app.command("synth")(synth_command)
+
+
+@app.callback()
+def root() -> None:
+    """kruispunt: an open social-security crossroads bank."""
 
 
 def main() -> None:
