@@ -42,3 +42,26 @@ def test_consult_refuses_like_the_api(world: World) -> None:
     refused = [c for c in network.who_consulted(world.engine, world.child) if c.service == "statuses"]
     assert [c.reason for c in refused] == ["not_integrated"]
     assert network.verify_audit(world.engine).intact
+
+
+def test_a_new_deliberation_applies_to_a_running_hub_at_once(world: World) -> None:
+    hub = network.Hub(world.engine)
+    try:
+        query = StatusQuery(world.head, at=date(2024, 3, 1))
+        meta = network.CallMeta(None, "c-1", "sw-7", "dossier-9", "social-inquiry")
+        assert hub.exchange_as(world.fund, meta, query).reason is Reason.NO_DELIBERATION  # now cached
+        network.add_deliberation(
+            world.engine,
+            number="21/200",
+            decided_on=date(2021, 1, 5),
+            title="Fund: statuses",
+            service="statuses",
+            purpose="social-inquiry",
+            fields=["LEEFLOON"],
+            capacities=[1],
+            parties=[world.fund],
+        )
+        meta = network.CallMeta(None, "c-2", "sw-7", "dossier-9", "social-inquiry")
+        assert hub.exchange_as(world.fund, meta, query).reason is Reason.NOT_INTEGRATED
+    finally:
+        hub.close()

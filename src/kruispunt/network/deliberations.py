@@ -17,6 +17,7 @@ from datetime import date
 from sqlalchemy import Connection, Engine, and_, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 
+from kruispunt.network import changes
 from kruispunt.network.partners import get_partner, now
 from kruispunt.network.reasons import NetworkError, Reason, Refused
 from kruispunt.network.services import check_fields
@@ -97,6 +98,7 @@ def add_deliberation(
             )
     except IntegrityError:
         raise NetworkError(f"deliberation {number} already exists") from None
+    changes.bump()
     return Deliberation(
         number,
         decided_on,
@@ -167,6 +169,56 @@ def covering(conn: Connection, partner_id: int, service: str, purpose: str, day:
     if rows is not None:
         return _from_row(rows)
     raise _why_not_covered(conn, partner_id, service, purpose)
+
+
+_OF_PARTNER = (
+    select(deliberation)
+    .join(deliberation_party, deliberation_party.c.deliberation_id == deliberation.c.id)
+    .where(
+        deliberation_party.c.partner_id == bindparam("partner_id"),
+        deliberation.c.service == bindparam("service"),
+    )
+)
+
+
+def of_partner(conn: Connection, partner_id: int, service: str) -> list[Deliberation]:
+    """Every deliberation naming ``partner_id`` for ``service``, any purpose and validity (for caching)."""
+    return [_from_row(r) for r in conn.execute(_OF_PARTNER, {"partner_id": partner_id, "service": service})]
+
+
+def choose(candidates: Sequence[Deliberation], service: str, purpose: str, day: date) -> Deliberation:
+    """What :func:`covering` decides, over the partner's deliberations for ``service`` already read.
+
+    The newest decision in force on ``day`` for ``purpose``; else Refused with the same precise reason.
+    """
+    same_purpose = [d for d in candidates if d.purpose == purpose]
+    in_force = [d for d in same_purpose if d.in_force(day)]
+    if in_force:
+        return max(in_force, key=lambda d: d.decided_on)
+    if not candidates:
+        return _refuse_none(service)
+    if not same_purpose:
+        return _refuse_purpose(service, purpose)
+    return _refuse_not_in_force([d.number for d in same_purpose])
+
+
+def _refuse_none(service: str) -> Deliberation:
+    raise Refused(Reason.NO_DELIBERATION, f"no deliberation allows you the {service} service")
+
+
+def _refuse_purpose(service: str, purpose: str) -> Deliberation:
+    raise Refused(
+        Reason.PURPOSE_NOT_COVERED,
+        f"no deliberation allows the {service} service for purpose {purpose!r}",
+        field="X-Purpose",
+    )
+
+
+def _refuse_not_in_force(numbers: Sequence[str]) -> Deliberation:
+    raise Refused(
+        Reason.DELIBERATION_NOT_IN_FORCE,
+        f"deliberation(s) {', '.join(sorted(numbers))} for this service and purpose are not in force today",
+    )
 
 
 def _why_not_covered(conn: Connection, partner_id: int, service: str, purpose: str) -> Refused:

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import cache
+from functools import cache, lru_cache
 from importlib.resources import files
 from urllib.parse import urlsplit
 
@@ -23,6 +23,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, delete, or_, select,
 
 from kruispunt import identity
 from kruispunt.identity.tables import person_number
+from kruispunt.network import changes
 from kruispunt.network.partners import Partner, get_partner, now
 from kruispunt.network.reasons import NetworkError, Reason, Refused
 from kruispunt.network.services import PERSON_SERVICES
@@ -73,10 +74,17 @@ class PersonResolver:
         return record.person_id
 
 
+@lru_cache(maxsize=65_536)
+def _normalised(text: str) -> str:
+    # Insz.parse costs tens of microseconds; partners ask about the same persons again and again.
+    # Only valid numbers are remembered (a raised exception is not cached).
+    return identity.Insz.parse(text).number
+
+
 def parse_insz(text: str) -> str:
     """The 11-digit INSZ; raises Refused(INVALID_INSZ) with the reason in a sentence."""
     try:
-        return identity.Insz.parse(text).number
+        return _normalised(text)
     except identity.InvalidNumber as error:
         raise Refused(
             Reason.INVALID_INSZ, f"{text[:40]!r} is not a valid INSZ: {error}", field="insz"
@@ -273,13 +281,18 @@ def set_route(engine: Engine, service: str, base_url: str, timeout_ms: int = 200
                 service=service, base_url=base_url.rstrip("/"), timeout_ms=timeout_ms, updated_at=now()
             )
         )
+    changes.bump()
     return Route(service, base_url.rstrip("/"), timeout_ms)
 
 
 def remove_route(engine: Engine, service: str) -> bool:
     """Serve ``service`` from the hub's own stores again; False when it had no route."""
     with engine.begin() as conn:
-        return bool(conn.execute(delete(provider_route).where(provider_route.c.service == service)).rowcount)
+        removed = bool(
+            conn.execute(delete(provider_route).where(provider_route.c.service == service)).rowcount
+        )
+    changes.bump()
+    return removed
 
 
 def list_routes(engine: Engine) -> list[Route]:

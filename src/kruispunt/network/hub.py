@@ -18,17 +18,17 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from time import perf_counter_ns
-from typing import Any, ClassVar
+from time import monotonic, perf_counter_ns
+from typing import Any, ClassVar, TypeVar, cast
 
 import httpx
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, Connection, Engine, Select, bindparam, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
-from kruispunt import identity
-from kruispunt.network import audit, metrics
-from kruispunt.network.deliberations import PURPOSE_PATTERN, Deliberation, covering
+from kruispunt import identity, statuses
+from kruispunt.network import audit, changes, metrics
+from kruispunt.network.deliberations import PURPOSE_PATTERN, Deliberation, choose, of_partner
 from kruispunt.network.directory import (
     Integration,
     PersonResolver,
@@ -199,6 +199,22 @@ _AUTH_BY_PARTNER = (
 )
 
 Effect = Callable[[Connection], dict[str, Any]]
+_T = TypeVar("_T")
+
+_sp = statuses.status_period
+# A person's current knowledge (not superseded) of status periods overlapping [first, last], by the
+# person id the integration check found: the same rows as statuses.person_statuses, without re-resolving
+# the number. Built once.
+_STATUSES = (
+    select(_sp.c.status, _sp.c.start_date, _sp.c.end_date, _sp.c.source)
+    .where(
+        _sp.c.person_id == bindparam("person_id"),
+        _sp.c.superseded_at.is_(None),
+        _sp.c.start_date <= bindparam("last"),
+        or_(_sp.c.end_date.is_(None), _sp.c.end_date >= bindparam("first")),
+    )
+    .order_by(_sp.c.start_date, _sp.c.status, _sp.c.source)
+)
 
 
 def _digest(meta: CallMeta, request: Request) -> str:
@@ -234,6 +250,8 @@ class Hub:
         self._lock: threading.Lock | None = threading.Lock() if engine.dialect.name == "sqlite" else None
         self._writer = AuditWriter(engine, self._turn)
         self._start = threading.Lock()
+        self._cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
+        self._generation = changes.generation()
 
     def close(self) -> None:
         self._writer.close()
@@ -370,18 +388,50 @@ class Hub:
     # --- person services ---
 
     def _authorise(
-        self, x: _Exchange, insz: str, start: date, end: date
-    ) -> tuple[Deliberation, Route | None]:
-        """Deliberation, then integration; returns the deliberation and the provider route, if any."""
+        self,
+        x: _Exchange,
+        insz: str,
+        start: date,
+        end: date,
+        local: Callable[[Connection, int], list[StatusOut]] | None = None,
+    ) -> tuple[Deliberation, Route | None, list[StatusOut]]:
+        """Deliberation, then integration; the deliberation, the provider route (if any) and, when the hub
+        answers itself, what ``local(conn, person_id)`` reads: all in one connection and transaction.
+
+        Deliberations and routes come from the hub's cache (see :mod:`kruispunt.network.changes`).
+        """
         assert x.credential is not None and x.meta.purpose is not None
         x.insz = parse_insz(insz)
+        partner_id, service = x.credential.partner_id, x.request.service
         with self._turn(), self.engine.connect() as conn:
-            found = covering(conn, x.credential.partner_id, x.request.service, x.meta.purpose, self._today())
+            self._fresh()
+            candidates = self._cached(
+                ("d", partner_id, service), lambda: of_partner(conn, partner_id, service)
+            )
+            found = choose(candidates, service, x.meta.purpose, self._today())
             x.deliberation = found.number
             x.person_id, x.capacity = check_integration(
-                conn, x.credential.partner_id, x.insz, found.capacities, start, end
+                conn, partner_id, x.insz, found.capacities, start, end
             )
-            return found, route_for(conn, x.request.service)
+            route = self._cached(("r", service), lambda: route_for(conn, service))
+            read = local(conn, x.person_id) if local is not None and route is None else []
+            return found, route, read
+
+    def _fresh(self) -> None:
+        """Drop the cache when this process changed deliberations or routes since it was filled."""
+        current = changes.generation()
+        if current != self._generation:
+            self._cache.clear()
+            self._generation = current
+
+    def _cached(self, key: tuple[Any, ...], load: Callable[[], _T]) -> _T:
+        now_s = monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] > now_s:
+            return cast(_T, hit[1])
+        value = load()
+        self._cache[key] = (now_s + changes.CACHE_SECONDS, value)
+        return value
 
     def _statuses(self, x: _Exchange, query: StatusQuery) -> dict[str, Any]:
         if query.at is not None and (query.start is not None or query.end is not None):
@@ -395,13 +445,15 @@ class Hub:
         at = query.at or (self._today() if query.start is None else None)
         start, end = (at, at) if at is not None else (query.start, query.end)
         assert start is not None and end is not None
-        found, route = self._authorise(x, query.insz, start, end)
-        assert x.insz is not None
-        periods = (
-            self._remote_statuses(x, route, at, start, end)
-            if route
-            else self._local_statuses(x, at, start, end)
+        found, route, local = self._authorise(
+            x,
+            query.insz,
+            start,
+            end,
+            lambda conn, person_id: self._local_statuses(conn, x, person_id, start, end),
         )
+        assert x.insz is not None
+        periods = self._remote_statuses(x, route, at, start, end) if route else local
         allowed = [p for p in periods if p.status in found.fields]
         answer: dict[str, Any] = {"insz": x.insz}
         answer.update({"at": at} if at is not None else {"from": start, "to": end})
@@ -412,18 +464,15 @@ class Hub:
         )
         return answer
 
-    def _local_statuses(self, x: _Exchange, at: date | None, start: date, end: date) -> list[StatusOut]:
-        from kruispunt import statuses
-
-        assert x.insz is not None
+    def _local_statuses(
+        self, conn: Connection, x: _Exchange, person_id: int, start: date, end: date
+    ) -> list[StatusOut]:
+        """The person's current status periods overlapping ``start``..``end``: the GSS buffer's answer."""
         x.provider = "hub"
-        with self._turn():
-            periods = statuses.person_statuses(
-                self.engine, x.insz, at=at, period=None if at is not None else (start, end)
-            )
+        rows = conn.execute(_STATUSES, {"person_id": person_id, "first": start, "last": end})
         return [
-            StatusOut(status=p.status, start_date=p.start_date, end_date=p.end_date, source=p.source)
-            for p in periods
+            StatusOut(status=r.status, start_date=r.start_date, end_date=r.end_date, source=r.source)
+            for r in rows
         ]
 
     def _remote_statuses(
@@ -444,7 +493,7 @@ class Hub:
 
     def _identity(self, x: _Exchange, query: IdentityQuery) -> dict[str, Any]:
         at = query.at or self._today()
-        found, route = self._authorise(x, query.insz, at, at)
+        found, route, _ = self._authorise(x, query.insz, at, at)
         assert x.insz is not None
         if route is not None:
             content = self._fetch(x, route, {"at": at.isoformat()})
