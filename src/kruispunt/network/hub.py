@@ -15,7 +15,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from time import monotonic, perf_counter_ns
@@ -229,10 +229,11 @@ def _dump(body: dict[str, Any]) -> bytes:
 
 
 class Hub:
-    """One per process: the engine, a person-number cache and the HTTP client for providers.
+    """One per process: the engine, a person-number cache, the policy cache and the HTTP client for providers.
 
     On SQLite (one writer at a time, every transaction ``BEGIN IMMEDIATE``) the hub's threads take turns
-    on a lock instead of spinning in SQLite's busy handler; on PostgreSQL they run in parallel.
+    on a lock instead of spinning in SQLite's busy handler; on PostgreSQL they run in parallel, as many at
+    once as the connection pool holds.
     """
 
     def __init__(
@@ -247,8 +248,18 @@ class Hub:
         self._given_http = http
         self._own_http: httpx.Client | None = None
         self._today = today
-        self._lock: threading.Lock | None = threading.Lock() if engine.dialect.name == "sqlite" else None
-        self._writer = AuditWriter(engine, self._turn)
+        self._lock: threading.Lock | threading.BoundedSemaphore
+        writer_turn: Callable[[], AbstractContextManager[None]]
+        if engine.dialect.name == "sqlite":
+            self._lock = threading.Lock()
+            writer_turn = self._turn
+        else:
+            # At most as many threads reading at once as the pool keeps connections (less the audit
+            # writer's): more would each open and close an overflow connection, a new server process on
+            # PostgreSQL, per call. The writer does not queue behind the readers.
+            self._lock = threading.BoundedSemaphore(_readers(engine))
+            writer_turn = nullcontext
+        self._writer = AuditWriter(engine, writer_turn)
         self._start = threading.Lock()
         self._cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
         self._generation = changes.generation()
@@ -271,7 +282,7 @@ class Hub:
 
     @contextmanager
     def _turn(self) -> Iterator[None]:
-        with self._lock if self._lock is not None else nullcontext():
+        with self._lock:
             yield
 
     # --- the flow ---
@@ -770,6 +781,12 @@ class Hub:
                     }
                 },
             )
+
+
+def _readers(engine: Engine) -> int:
+    size = getattr(engine.pool, "size", None)
+    pooled = size() if callable(size) else 5
+    return max(1, int(pooled) - 1)
 
 
 def _with_seq(body: dict[str, Any], seq: int, message_id: str | None) -> dict[str, Any]:
