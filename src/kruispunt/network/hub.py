@@ -15,7 +15,7 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from time import monotonic, perf_counter_ns
@@ -141,6 +141,10 @@ class _Exchange:
     extra: dict[str, Any] = field(default_factory=dict)
     vouched: int | None = None
     acting: str | None = None
+    # The connection (and, on SQLite, the hub's turn) that a status consultation's reads share; closed
+    # before anything that waits: a provider's answer, the audit writer.
+    session: ExitStack | None = None
+    conn: Connection | None = None
 
 
 @dataclass(frozen=True)
@@ -310,11 +314,17 @@ class Hub:
     def _run(self, x: _Exchange) -> Reply:
         meta = x.meta
         try:
-            stored = self._authenticate(x)
-            self._check_metadata(x)
-            if stored is not None:
-                return self._replay(x, stored)
-            body, effect = self._answer(x)
+            try:
+                if isinstance(x.request, StatusQuery):
+                    self._open(x)  # authentication, authorisation and the statuses: one connection
+                stored = self._authenticate(x)
+                self._check_metadata(x)
+                if stored is not None:
+                    self._release(x)
+                    return self._replay(x, stored)
+                body, effect = self._answer(x)
+            finally:
+                self._release(x)
             return self._finish(x, 201 if effect is not None else 200, body, None, effect)
         except Refused as refusal:
             return self._refuse(x, refusal)
@@ -323,6 +333,30 @@ class Hub:
             return self._refuse(
                 x, Refused(Reason.HUB_ERROR, "the hub failed; the exchange was not carried out")
             )
+
+    def _open(self, x: _Exchange) -> None:
+        stack = ExitStack()
+        try:
+            stack.enter_context(self._turn())
+            x.conn = stack.enter_context(self.engine.connect())
+        except BaseException:
+            stack.close()
+            raise
+        x.session = stack
+
+    def _release(self, x: _Exchange) -> None:
+        session, x.session, x.conn = x.session, None, None
+        if session is not None:
+            session.close()
+
+    @contextmanager
+    def _reading(self, x: _Exchange) -> Iterator[Connection]:
+        """The exchange's shared connection when it has one, else a connection of its own (in turn)."""
+        if x.conn is not None:
+            yield x.conn
+            return
+        with self._turn(), self.engine.connect() as conn:
+            yield conn
 
     def _authenticate(self, x: _Exchange) -> _Stored | None:
         """The caller's credential, and the reply stored under this message id if this is a retry."""
@@ -335,7 +369,7 @@ class Hub:
             (_AUTH_BY_CREDENTIAL, x.vouched) if x.vouched is not None else (_AUTH_BY_TOKEN, token_hash(token))
         )
         parameters = {"key": key, "message_id": (x.meta.message_id or "")[:100]}
-        with self._turn(), self.engine.connect() as conn:
+        with self._reading(x) as conn:
             row = conn.execute(statement, parameters).first()
         if row is None or (x.vouched is None and not credential_matches(row.token_hash, token)):
             raise Refused(Reason.TOKEN_INVALID, "the bearer token is not known", field="Authorization")
@@ -354,7 +388,7 @@ class Hub:
         except NetworkError:
             raise Refused(Reason.TOKEN_INVALID, f"{kbo[:20]!r} is not a partner's KBO number") from None
         parameters = {"key": number, "message_id": (x.meta.message_id or "")[:100]}
-        with self._turn(), self.engine.connect() as conn:
+        with self._reading(x) as conn:
             row = conn.execute(_AUTH_BY_PARTNER, parameters).first()
         if row is None:
             raise Refused(Reason.TOKEN_INVALID, f"no partner with KBO number {number}")
@@ -414,7 +448,7 @@ class Hub:
         assert x.credential is not None and x.meta.purpose is not None
         x.insz = parse_insz(insz)
         partner_id, service = x.credential.partner_id, x.request.service
-        with self._turn(), self.engine.connect() as conn:
+        with self._reading(x) as conn:
             self._fresh()
             candidates = self._cached(
                 ("d", partner_id, service), lambda: of_partner(conn, partner_id, service)
@@ -464,6 +498,7 @@ class Hub:
             lambda conn, person_id: self._local_statuses(conn, x, person_id, start, end),
         )
         assert x.insz is not None
+        self._release(x)  # nothing more to read here; a provider may take its time
         periods = self._remote_statuses(x, route, at, start, end) if route else local
         allowed = [p for p in periods if p.status in found.fields]
         answer: dict[str, Any] = {"insz": x.insz}
