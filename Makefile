@@ -29,10 +29,13 @@ lint: $(VENV_STAMP)
 typecheck: $(VENV_STAMP)
 	.venv/bin/mypy
 
+# Two workers: the machines have two cores; each worker starts its own throwaway PostgreSQL cluster.
 unit: $(VENV_STAMP)
-	.venv/bin/pytest
+	.venv/bin/pytest -n 2 --dist loadfile
 
-bench: $(VENV_STAMP)
+# Benchmarks need the `bench` dependency group (OpenFisca-core for the rights comparison).
+bench: $(UV)
+	$(UV) sync --locked --group bench --python $(PYTHON)
 	.venv/bin/python -m bench.run_all
 
 serve: $(VENV_STAMP)
