@@ -15,14 +15,14 @@ from kruispunt.cli.warehouse import demo_warehouse
 from kruispunt.cli.web import demo_web
 
 STEPS: list[tuple[str, DemoStep]] = [
-    ("0. Synthetic Belgium: Huy, Saint-Georges-sur-Meuse and Herstal", demo_synth),
-    ("1. Identity numbers and the person register", demo_identity),
-    ("2. GSS buffer: harmonised social statuses", demo_statuses),
-    ("7. Exchange hub: partners, deliberations, consultations, audit chain", demo_network),
-    ("11. SOAP connector: ManageAccess and IdentifyPerson as OCMW software sends them", demo_soap),
-    ("5. Derived rights: evaluate, grant, accounting file", demo_rights),
-    ("8. Mutation feeds: a status change reaches a subscribed partner and a granted right", demo_feeds),
-    ("6. Impact: simulation reports for Huy, Saint-Georges-sur-Meuse and Herstal", demo_impact),
+    ("1. Synthetic Belgium: Huy, Saint-Georges-sur-Meuse and Herstal", demo_synth),
+    ("2. Identity numbers and the person register", demo_identity),
+    ("3. GSS buffer: harmonised social statuses", demo_statuses),
+    ("4. Exchange hub: partners, deliberations, consultations, audit chain", demo_network),
+    ("5. SOAP connector: ManageAccess and IdentifyPerson as OCMW software sends them", demo_soap),
+    ("6. Derived rights: evaluate, grant, accounting file", demo_rights),
+    ("7. Mutation feeds: a status change reaches a subscribed partner and a granted right", demo_feeds),
+    ("8. Impact: simulation reports for Huy, Saint-Georges-sur-Meuse and Herstal", demo_impact),
     ("9. Statistical warehouse: pseudonymised facts and a protected table", demo_warehouse),
     ("10. Web pages: demo accounts for the simulated sign-in", demo_web),
 ]
