@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from sqlalchemy import Engine
 
 from kruispunt import identity, network, statuses, web
 from kruispunt.cli._common import app_state, console, fail
@@ -127,10 +128,35 @@ def _demo_ocmw(context: DemoContext) -> str | None:
     return None
 
 
+OUTREACH_DELIBERATION = "21/003"
+OUTREACH_STATUSES = ("LEEFLOON", "EQUIV_LEEFLOON", "WERKLOOS", "OVERBRUGGING", "VT", "VT_DEPENDANT")
+
+
+def _demo_outreach_deliberation(engine: Engine, ocmw: str | None) -> None:
+    """The authorisation the OCMW's outreach list needs: statuses, for the purpose ``outreach``."""
+    if ocmw is None or any(d.number == OUTREACH_DELIBERATION for d in network.list_deliberations(engine)):
+        return
+    network.add_deliberation(
+        engine,
+        number=OUTREACH_DELIBERATION,
+        decided_on=date(2021, 3, 2),
+        title="OCMW outreach: persons probably entitled who do not receive their rights",
+        service="statuses",
+        purpose="outreach",
+        fields=list(OUTREACH_STATUSES),
+        capacities=[1],
+        parties=[ocmw],
+    )
+    console.print(
+        f"  deliberation {OUTREACH_DELIBERATION}: the OCMW may draw its outreach list (purpose outreach)"
+    )
+
+
 def demo_web(context: DemoContext) -> None:
     """Create (or reset) one demo account per role and print where the pages are served."""
     engine = context.app.engine
     citizen = _demo_citizen(context)
+    _demo_outreach_deliberation(engine, _demo_ocmw(context))
     accounts = [
         web.NewAccount("demo-officer", web.Role.OFFICER, "", municipality_nis=DEMO_MUNICIPALITY),
         web.NewAccount(
