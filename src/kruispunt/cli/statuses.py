@@ -252,6 +252,6 @@ def demo_statuses(context: DemoContext) -> None:
     console.print(f"  history of {Insz.parse(insz).formatted}:")
     for p in statuses.person_statuses(engine, insz):
         console.print(
-            f"    {p.status:<15} {p.start_date} .. {str(p.end_date or 'open'):<10}  {p.source:<7} {p.label}"
+            f"    {p.status:<15} {p.start_date} .. {p.end_date or 'open'!s:<10}  {p.source:<7} {p.label}"
         )
     context.facts["statuses_loaded"] = True
