@@ -4,11 +4,27 @@ Public API: :func:`create_engine_for`, :func:`upgrade`, :data:`metadata`, :func:
 :func:`read_frame`, :func:`append_events`, :func:`is_postgresql`.
 """
 
+from sqlalchemy import Engine
+
 from kruispunt.store.bulk import bulk_insert, read_frame
 from kruispunt.store.engine import create_engine_for, is_postgresql
 from kruispunt.store.events import append_events, mutation_event
 from kruispunt.store.metadata import metadata
-from kruispunt.store.migrate import current_revision, upgrade
+
+
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Apply every migration up to ``revision`` (see :mod:`kruispunt.store.migrate`)."""
+    from kruispunt.store import migrate  # Alembic takes a second to import; only commands that migrate pay
+
+    migrate.upgrade(engine, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The applied revision(s), comma-separated when several room branches are applied."""
+    from kruispunt.store import migrate
+
+    return migrate.current_revision(engine)
+
 
 __all__ = [
     "append_events",
