@@ -8,19 +8,16 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
-    Integer,
     String,
     Table,
 )
 
-from kruispunt.store import metadata
-
-_ID = BigInteger().with_variant(Integer, "sqlite")
+from kruispunt.store import ID, metadata
 
 person = Table(
     "person",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("id", ID, primary_key=True, autoincrement=True),
     Column("last_name", String(200), nullable=False),
     Column("first_name", String(200), nullable=False),
     Column("birth_date", Date, nullable=True),
@@ -33,7 +30,7 @@ person_number = Table(
     "person_number",
     metadata,
     Column("insz", String(11), primary_key=True),
-    Column("person_id", _ID, ForeignKey("person.id"), nullable=False),
+    Column("person_id", ID, ForeignKey("person.id"), nullable=False),
     Column("kind", String(3), nullable=False),
     Column("assigned_at", DateTime, nullable=False),
     Column("replaced_at", DateTime, nullable=True),
@@ -44,8 +41,8 @@ person_number = Table(
 address = Table(
     "address",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
-    Column("person_id", _ID, ForeignKey("person.id"), nullable=False),
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("person_id", ID, ForeignKey("person.id"), nullable=False),
     Column("municipality_nis", String(5), nullable=False),
     Column("postal_code", String(4), nullable=True),
     Column("street", String(200), nullable=True),
@@ -59,9 +56,9 @@ address = Table(
 household_membership = Table(
     "household_membership",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("id", ID, primary_key=True, autoincrement=True),
     Column("household_id", String(40), nullable=False),
-    Column("person_id", _ID, ForeignKey("person.id"), nullable=False),
+    Column("person_id", ID, ForeignKey("person.id"), nullable=False),
     Column("role", String(10), nullable=False),
     Column("valid_from", Date, nullable=False),
     Column("valid_to", Date, nullable=True),
@@ -73,7 +70,7 @@ household_membership = Table(
 register_load = Table(
     "register_load",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("id", ID, primary_key=True, autoincrement=True),
     Column("file_name", String(500), nullable=False),
     Column("sha256", String(64), nullable=False),
     Column("rows", BigInteger, nullable=False),

@@ -21,15 +21,13 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from kruispunt.store import metadata
-
-_ID = BigInteger().with_variant(Integer, "sqlite")
+from kruispunt.store import ID, metadata
 
 feed_subscription = Table(
     "feed_subscription",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
-    Column("partner_id", _ID, ForeignKey("partner.id"), nullable=False),
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("partner_id", ID, ForeignKey("partner.id"), nullable=False),
     Column("kind", String(40), nullable=False),
     Column("purpose", String(60), nullable=False),
     Column("created_at", DateTime, nullable=False),
@@ -39,8 +37,8 @@ feed_subscription = Table(
 municipal_subscription = Table(
     "municipal_subscription",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
-    Column("partner_id", _ID, ForeignKey("partner.id"), nullable=False),
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("partner_id", ID, ForeignKey("partner.id"), nullable=False),
     Column("municipality_nis", String(5), nullable=False),
     Column("statuses", Text, nullable=False),
     Column("regulation", String(300), nullable=False),
@@ -55,8 +53,8 @@ municipal_subscription = Table(
 feed_entry = Table(
     "feed_entry",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
-    Column("partner_id", _ID, ForeignKey("partner.id"), nullable=False),
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("partner_id", ID, ForeignKey("partner.id"), nullable=False),
     Column("event_seq", BigInteger, nullable=False),
     Column("kind", String(40), nullable=False),
     Column("person_id", BigInteger, nullable=True),
@@ -76,7 +74,7 @@ feed_entry = Table(
 feed_cursor = Table(
     "feed_cursor",
     metadata,
-    Column("partner_id", _ID, ForeignKey("partner.id"), primary_key=True),
+    Column("partner_id", ID, ForeignKey("partner.id"), primary_key=True),
     Column("acked_id", BigInteger, nullable=False),
     Column("acked_at", DateTime, nullable=False),
 )
@@ -92,7 +90,7 @@ feed_dispatch = Table(
 webhook = Table(
     "webhook",
     metadata,
-    Column("partner_id", _ID, ForeignKey("partner.id"), primary_key=True),
+    Column("partner_id", ID, ForeignKey("partner.id"), primary_key=True),
     Column("url", String(500), nullable=False),
     Column("secret", String(64), nullable=False),
     Column("pushed_id", BigInteger, nullable=False),
@@ -105,8 +103,8 @@ webhook = Table(
 webhook_delivery = Table(
     "webhook_delivery",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
-    Column("partner_id", _ID, ForeignKey("partner.id"), nullable=False),
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("partner_id", ID, ForeignKey("partner.id"), nullable=False),
     Column("first_entry", BigInteger, nullable=False),
     Column("last_entry", BigInteger, nullable=False),
     Column("entries", Integer, nullable=False),
@@ -121,7 +119,7 @@ webhook_delivery = Table(
 webhook_dead_letter = Table(
     "webhook_dead_letter",
     metadata,
-    Column("partner_id", _ID, ForeignKey("partner.id"), primary_key=True),
+    Column("partner_id", ID, ForeignKey("partner.id"), primary_key=True),
     Column("entry_id", BigInteger, primary_key=True),
     Column("attempts", Integer, nullable=False),
     Column("last_error", String(300), nullable=True),
@@ -131,8 +129,8 @@ webhook_dead_letter = Table(
 batch_job = Table(
     "batch_job",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
-    Column("partner_id", _ID, ForeignKey("partner.id"), nullable=False),
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("partner_id", ID, ForeignKey("partner.id"), nullable=False),
     Column("message_id", String(100), nullable=False),
     Column("service", String(40), nullable=False),
     Column("purpose", String(60), nullable=False),
@@ -162,7 +160,7 @@ batch_job = Table(
 batch_part = Table(
     "batch_part",
     metadata,
-    Column("job_id", _ID, ForeignKey("batch_job.id"), primary_key=True),
+    Column("job_id", ID, ForeignKey("batch_job.id"), primary_key=True),
     Column("part_no", Integer, primary_key=True, autoincrement=False),
     Column("body", LargeBinary, nullable=False),
     Column("digest", String(64), nullable=False),
@@ -171,7 +169,7 @@ batch_part = Table(
 batch_chunk = Table(
     "batch_chunk",
     metadata,
-    Column("job_id", _ID, ForeignKey("batch_job.id"), primary_key=True),
+    Column("job_id", ID, ForeignKey("batch_job.id"), primary_key=True),
     Column("chunk_no", Integer, primary_key=True, autoincrement=False),
     Column("lines", Integer, nullable=False),
     Column("answered", Integer, nullable=False),

@@ -19,14 +19,12 @@ from sqlalchemy import (
     Text,
 )
 
-from kruispunt.store import metadata
-
-_ID = BigInteger().with_variant(Integer, "sqlite")
+from kruispunt.store import ID, metadata
 
 partner = Table(
     "partner",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("id", ID, primary_key=True, autoincrement=True),
     Column("kbo", String(10), nullable=False, unique=True),
     Column("sector", Integer, nullable=False),
     Column("name", String(200), nullable=False),
@@ -36,8 +34,8 @@ partner = Table(
 partner_credential = Table(
     "partner_credential",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
-    Column("partner_id", _ID, ForeignKey("partner.id"), nullable=False),
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("partner_id", ID, ForeignKey("partner.id"), nullable=False),
     Column("token_hash", String(64), nullable=False, unique=True),
     Column("label", String(100), nullable=False),
     Column("created_at", DateTime, nullable=False),
@@ -48,7 +46,7 @@ partner_credential = Table(
 deliberation = Table(
     "deliberation",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("id", ID, primary_key=True, autoincrement=True),
     Column("number", String(20), nullable=False, unique=True),
     Column("decided_on", Date, nullable=False),
     Column("title", String(300), nullable=False),
@@ -65,17 +63,17 @@ deliberation = Table(
 deliberation_party = Table(
     "deliberation_party",
     metadata,
-    Column("deliberation_id", _ID, ForeignKey("deliberation.id"), primary_key=True),
-    Column("partner_id", _ID, ForeignKey("partner.id"), primary_key=True),
+    Column("deliberation_id", ID, ForeignKey("deliberation.id"), primary_key=True),
+    Column("partner_id", ID, ForeignKey("partner.id"), primary_key=True),
     Index("ix_deliberation_party_partner", "partner_id"),
 )
 
 integration = Table(
     "integration",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
-    Column("partner_id", _ID, ForeignKey("partner.id"), nullable=False),
-    Column("person_id", _ID, ForeignKey("person.id"), nullable=False),
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("partner_id", ID, ForeignKey("partner.id"), nullable=False),
+    Column("person_id", ID, ForeignKey("person.id"), nullable=False),
     Column("insz", String(11), nullable=False),
     Column("sector", Integer, nullable=False),
     Column("capacity", Integer, nullable=False),
@@ -139,7 +137,7 @@ audit_head = Table(
 exchange_reply = Table(
     "exchange_reply",
     metadata,
-    Column("partner_id", _ID, ForeignKey("partner.id"), primary_key=True),
+    Column("partner_id", ID, ForeignKey("partner.id"), primary_key=True),
     Column("message_id", String(100), primary_key=True),
     Column("request_digest", String(64), nullable=False),
     Column("http_status", Integer, nullable=False),

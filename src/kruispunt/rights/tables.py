@@ -10,20 +10,17 @@ from sqlalchemy import (
     Date,
     DateTime,
     Index,
-    Integer,
     Numeric,
     String,
     Table,
 )
 
-from kruispunt.store import metadata
-
-_ID = BigInteger().with_variant(Integer, "sqlite")
+from kruispunt.store import ID, metadata
 
 grant_run = Table(
     "right_grant_run",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("id", ID, primary_key=True, autoincrement=True),
     Column("rule_id", String(80), nullable=False),
     Column("period_from", Date, nullable=False),
     Column("period_to", Date, nullable=False),
@@ -39,7 +36,7 @@ grant_run = Table(
 grant_entry = Table(
     "right_grant",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("id", ID, primary_key=True, autoincrement=True),
     Column("run_id", BigInteger, nullable=False),
     Column("rule_id", String(80), nullable=False),
     Column("action", String(8), nullable=False),

@@ -9,16 +9,14 @@ current). History is never updated in place: a correction supersedes a row and i
 before writing, and a per-row foreign-key check would halve the national load rate on PostgreSQL.
 """
 
-from sqlalchemy import BigInteger, Column, Date, DateTime, Index, Integer, String, Table
+from sqlalchemy import BigInteger, Column, Date, DateTime, Index, String, Table
 
-from kruispunt.store import metadata
-
-_ID = BigInteger().with_variant(Integer, "sqlite")
+from kruispunt.store import ID, metadata
 
 status_load = Table(
     "status_load",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("id", ID, primary_key=True, autoincrement=True),
     Column("source", String(20), nullable=False),
     Column("mode", String(5), nullable=False),
     Column("file_name", String(500), nullable=False),
@@ -34,7 +32,7 @@ status_load = Table(
 status_period = Table(
     "status_period",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("id", ID, primary_key=True, autoincrement=True),
     Column("person_id", BigInteger, nullable=False),
     Column("status", String(40), nullable=False),
     Column("source", String(20), nullable=False),

@@ -9,7 +9,7 @@ from sqlalchemy import Engine
 from kruispunt.store.bulk import bulk_insert, read_frame
 from kruispunt.store.engine import create_engine_for, is_postgresql
 from kruispunt.store.events import append_events, mutation_event
-from kruispunt.store.metadata import metadata
+from kruispunt.store.metadata import ID, metadata
 
 
 def upgrade(engine: Engine, revision: str = "heads") -> None:
@@ -27,6 +27,7 @@ def current_revision(engine: Engine) -> str | None:
 
 
 __all__ = [
+    "ID",
     "append_events",
     "bulk_insert",
     "create_engine_for",

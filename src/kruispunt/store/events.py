@@ -15,7 +15,6 @@ from sqlalchemy import (
     Date,
     DateTime,
     Index,
-    Integer,
     String,
     Table,
     Text,
@@ -23,14 +22,14 @@ from sqlalchemy import (
 )
 
 from kruispunt.store.bulk import bulk_insert
-from kruispunt.store.metadata import metadata
+from kruispunt.store.metadata import ID, metadata
 
 OUTBOX_LOCK_KEY = 7_300_001
 
 mutation_event = Table(
     "mutation_event",
     metadata,
-    Column("seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("seq", ID, primary_key=True, autoincrement=True),
     Column("recorded_at", DateTime, nullable=False),
     Column("kind", String(40), nullable=False),
     Column("person_id", BigInteger, nullable=True),

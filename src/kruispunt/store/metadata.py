@@ -1,6 +1,6 @@
 """The one MetaData every room declares its tables on, with stable constraint names for migrations."""
 
-from sqlalchemy import MetaData
+from sqlalchemy import BigInteger, Integer, MetaData
 
 metadata = MetaData(
     naming_convention={
@@ -11,3 +11,6 @@ metadata = MetaData(
         "pk": "pk_%(table_name)s",
     }
 )
+
+ID = BigInteger().with_variant(Integer, "sqlite")
+"""The type of every surrogate key: 64-bit on PostgreSQL, SQLite's INTEGER (so it aliases the rowid)."""

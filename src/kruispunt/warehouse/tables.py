@@ -2,9 +2,7 @@
 
 from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Index, Integer, String, Table, Text
 
-from kruispunt.store import metadata
-
-_ID = BigInteger().with_variant(Integer, "sqlite")
+from kruispunt.store import ID, metadata
 
 dwh_project = Table(
     "dwh_project",
@@ -18,7 +16,7 @@ dwh_project = Table(
 dwh_extract = Table(
     "dwh_extract",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("id", ID, primary_key=True, autoincrement=True),
     Column("requested_at", DateTime, nullable=False),
     Column("deliberation", String(40), nullable=False),
     Column("project", String(63), nullable=False),

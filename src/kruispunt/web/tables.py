@@ -4,16 +4,14 @@ A session row is keyed by the SHA-256 of the random token kept in the browser's 
 database copy does not hand out live sessions; signing out deletes the row.
 """
 
-from sqlalchemy import BigInteger, Boolean, Column, DateTime, ForeignKey, Integer, String, Table
+from sqlalchemy import Boolean, Column, DateTime, ForeignKey, Integer, String, Table
 
-from kruispunt.store import metadata
-
-_ID = BigInteger().with_variant(Integer, "sqlite")
+from kruispunt.store import ID, metadata
 
 web_account = Table(
     "web_account",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("id", ID, primary_key=True, autoincrement=True),
     Column("username", String(80), nullable=False, unique=True),
     Column("display_name", String(200), nullable=False),
     Column("role", String(20), nullable=False),
@@ -31,7 +29,7 @@ web_session = Table(
     "web_session",
     metadata,
     Column("token_hash", String(64), primary_key=True),
-    Column("account_id", _ID, ForeignKey("web_account.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("account_id", ID, ForeignKey("web_account.id", ondelete="CASCADE"), nullable=False, index=True),
     Column("csrf_token", String(64), nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("expires_at", DateTime, nullable=False),

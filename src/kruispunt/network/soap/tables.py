@@ -6,7 +6,6 @@ that credential like a bearer token (revoking the partner's tokens revokes SOAP 
 """
 
 from sqlalchemy import (
-    BigInteger,
     Column,
     DateTime,
     ForeignKey,
@@ -17,18 +16,16 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-from kruispunt.store import metadata
-
-_ID = BigInteger().with_variant(Integer, "sqlite")
+from kruispunt.store import ID, metadata
 
 soap_client = Table(
     "soap_client",
     metadata,
-    Column("id", _ID, primary_key=True, autoincrement=True),
+    Column("id", ID, primary_key=True, autoincrement=True),
     Column("org_unit", String(20), nullable=False),
     Column("matrix_id", Integer, nullable=False),
-    Column("partner_id", _ID, ForeignKey("partner.id"), nullable=False),
-    Column("credential_id", _ID, ForeignKey("partner_credential.id"), nullable=False),
+    Column("partner_id", ID, ForeignKey("partner.id"), nullable=False),
+    Column("credential_id", ID, ForeignKey("partner_credential.id"), nullable=False),
     Column("purpose", String(60), nullable=False),
     Column("networks", Text, nullable=False),
     Column("created_at", DateTime, nullable=False),
