@@ -11,18 +11,15 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 
+from bench.databases import database
 from kruispunt.bootstrap import bootstrap
-from kruispunt.config import Settings
 from kruispunt.identity import all_municipalities, insz_numbers, load_register
-from tests.pgcluster import PostgresCluster, find_postgres_binaries
 
 
 def register_frame(persons: int, seed: int = 1) -> pl.DataFrame:
@@ -53,18 +50,6 @@ def register_frame(persons: int, seed: int = 1) -> pl.DataFrame:
             "address_from": "2015-01-01",
         }
     )
-
-
-@contextmanager
-def database(kind: str, workdir: Path) -> Iterator[Settings]:
-    if kind == "sqlite":
-        yield Settings(home=workdir / kind)
-        return
-    binaries = find_postgres_binaries()
-    if binaries is None:
-        raise SystemExit("no PostgreSQL server binaries found")
-    with PostgresCluster.temporary(binaries) as cluster:
-        yield Settings(home=workdir / kind, database_url=cluster.create_database("bench"))
 
 
 def measure(kind: str, first: Path, second: Path, rows: int, workdir: Path) -> None:

@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 
@@ -24,13 +22,12 @@ import numpy as np
 import polars as pl
 from sqlalchemy import Engine
 
+from bench.databases import database
 from kruispunt.bootstrap import bootstrap
-from kruispunt.config import Settings
 from kruispunt.identity import insz_numbers
 from kruispunt.identity.tables import person, person_number
 from kruispunt.statuses import ALL_SOURCES, catalogue, load_status_feed, periods_frame, person_statuses
 from kruispunt.store import bulk_insert
-from tests.pgcluster import PostgresCluster, find_postgres_binaries
 
 # Rough shares of the periods per status (VT dominates, as 18.9 % of Belgians hold it).
 _WEIGHTS = {
@@ -116,18 +113,6 @@ def write_register(engine: Engine, numbers: pl.DataFrame) -> None:
                 pl.lit(None, pl.Datetime("us")).alias("replaced_at"),
             ),
         )
-
-
-@contextmanager
-def database(kind: str, workdir: Path) -> Iterator[Settings]:
-    if kind == "sqlite":
-        yield Settings(home=workdir / kind)
-        return
-    binaries = find_postgres_binaries()
-    if binaries is None:
-        raise SystemExit("no PostgreSQL server binaries found")
-    with PostgresCluster.temporary(binaries) as cluster:
-        yield Settings(home=workdir / kind, database_url=cluster.create_database("bench"))
 
 
 def _timed(label: str, action):  # type: ignore[no-untyped-def]
