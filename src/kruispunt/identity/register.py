@@ -12,7 +12,19 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
-from sqlalchemy import Connection, Engine, and_, func, or_, select, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Table,
+    and_,
+    bindparam,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from kruispunt.feeds import file_sha256
 from kruispunt.identity.numbers import Insz, NumberKind
@@ -178,8 +190,8 @@ def _apply(conn: Connection, plan: _Plan, as_of: date) -> None:
         ).to_dicts()
         conn.execute(
             update(person)
-            .where(person.c.id == _bind("pid"))
-            .values(**{c: _bind(c) for c in _PERSON_FIELDS}, updated_at=now),
+            .where(person.c.id == bindparam("pid"))
+            .values(**{c: bindparam(c) for c in _PERSON_FIELDS}, updated_at=now),
             rows,
         )
         events.append(_events(plan.person_updates, "register.person_changed", now, None))
@@ -188,12 +200,6 @@ def _apply(conn: Connection, plan: _Plan, as_of: date) -> None:
     if plan.household_moves.height:
         events.append(_move_households(conn, plan.household_moves, as_of, now))
     append_events(conn, pl.concat(events, how="diagonal_relaxed"))
-
-
-def _bind(name: str):  # type: ignore[no-untyped-def]
-    from sqlalchemy import bindparam
-
-    return bindparam(name)
 
 
 def _insert_new_persons(conn: Connection, added: pl.DataFrame, as_of: date, now: datetime) -> pl.DataFrame:
@@ -257,8 +263,8 @@ def _move_addresses(conn: Connection, moves: pl.DataFrame, as_of: date, now: dat
     if corrections.height:
         conn.execute(
             update(address)
-            .where(address.c.id == _bind("aid"))
-            .values(**{c: _bind(c) for c in _ADDRESS_FIELDS}, valid_from=_bind("new_from")),
+            .where(address.c.id == bindparam("aid"))
+            .values(**{c: bindparam(c) for c in _ADDRESS_FIELDS}, valid_from=bindparam("new_from")),
             corrections.select(
                 pl.col("address_id_old").alias("aid"), *_ADDRESS_FIELDS, "new_from"
             ).to_dicts(),
@@ -266,7 +272,7 @@ def _move_addresses(conn: Connection, moves: pl.DataFrame, as_of: date, now: dat
     if real_moves.height:
         closing = real_moves.filter(pl.col("address_id_old").is_not_null())
         conn.execute(
-            update(address).where(address.c.id == _bind("aid")).values(valid_to=_bind("until")),
+            update(address).where(address.c.id == bindparam("aid")).values(valid_to=bindparam("until")),
             closing.select(
                 pl.col("address_id_old").alias("aid"), (pl.col("new_from") - timedelta(days=1)).alias("until")
             ).to_dicts(),
@@ -292,8 +298,8 @@ def _move_households(conn: Connection, moves: pl.DataFrame, as_of: date, now: da
     if corrections.height:
         conn.execute(
             update(household_membership)
-            .where(household_membership.c.id == _bind("mid"))
-            .values(household_id=_bind("hid"), role=_bind("r")),
+            .where(household_membership.c.id == bindparam("mid"))
+            .values(household_id=bindparam("hid"), role=bindparam("r")),
             corrections.select(
                 pl.col("membership_id_old").alias("mid"),
                 pl.col("household_id").alias("hid"),
@@ -304,7 +310,7 @@ def _move_households(conn: Connection, moves: pl.DataFrame, as_of: date, now: da
         closing = real_moves.filter(pl.col("membership_id_old").is_not_null())
         conn.execute(
             update(household_membership)
-            .where(household_membership.c.id == _bind("mid"))
+            .where(household_membership.c.id == bindparam("mid"))
             .values(valid_to=as_of - timedelta(days=1)),
             closing.select(pl.col("membership_id_old").alias("mid")).to_dicts(),
         )
@@ -375,7 +381,7 @@ class PersonRecord:
     address_history: tuple[Address, ...]
 
 
-def _valid_at(table, at: date):  # type: ignore[no-untyped-def]
+def _valid_at(table: Table, at: date) -> ColumnElement[bool]:
     return and_(table.c.valid_from <= at, or_(table.c.valid_to.is_(None), table.c.valid_to >= at))
 
 
