@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -115,9 +116,7 @@ def _read_csv(path: Path, columns: Sequence[str]) -> pl.DataFrame:
     except UnicodeDecodeError as error:
         line = raw[: error.start].count(b"\n") + 1
         raise FeedRejected([FeedError(name, line, None, "not valid UTF-8")]) from None
-    header = next(csv.reader([text.splitlines()[0]]))
-    width = len(header)
-    ragged = _ragged_lines(text, width)
+    width, ragged = _ragged_lines(text)
     if ragged:
         raise FeedRejected(
             [
@@ -136,14 +135,15 @@ def _read_csv(path: Path, columns: Sequence[str]) -> pl.DataFrame:
         raise FeedRejected([FeedError(name, None, None, f"unreadable CSV: {error}")]) from None
 
 
-def _ragged_lines(text: str, width: int) -> list[tuple[int, int]]:
-    """Lines whose field count differs from the header's (a truncated file ends in one)."""
-    ragged = []
-    reader = csv.reader(text.splitlines())
-    for row in reader:
-        if row and len(row) != width:
-            ragged.append((reader.line_num, len(row)))
-    return ragged
+def _ragged_lines(text: str) -> tuple[int, list[tuple[int, int]]]:
+    """The header's field count, and the lines whose count differs (a truncated file ends in one).
+
+    One pass of the csv module over the text, so quoted fields holding line breaks count right.
+    """
+    reader = csv.reader(io.StringIO(text, newline=""))
+    width = len(next(reader))
+    ragged = [(reader.line_num, len(row)) for row in reader if row and len(row) != width]
+    return width, ragged
 
 
 def errors_from(frame: pl.DataFrame, file: str, field: str, reason: str) -> list[FeedError]:
