@@ -1,21 +1,37 @@
-"""CLI for synthetic Belgium: ``kruispunt synth`` (a top-level command) and the demo's first step."""
+"""CLI for synthetic Belgium: ``kruispunt synth`` (a top-level command) and the demo's first step.
+
+``kruispunt synth`` for one municipality should take well under two seconds, start-up included, so this
+module imports neither the shared CLI helpers (they bootstrap SQLAlchemy and the store) nor the demo at
+load time: it has its own console, and takes the helpers only on the paths that need them.
+"""
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from kruispunt import synth
-from kruispunt.cli._common import console, fail
-from kruispunt.cli.demo import DemoContext
+
+if TYPE_CHECKING:
+    from kruispunt.cli.demo import DemoContext
+
+console = Console(soft_wrap=True)
 
 DEMO_MUNICIPALITIES = ("61031", "64065", "62051")  # Huy, Saint-Georges-sur-Meuse, Herstal
 DEMO_SEED = 20_250_101
 DEMO_AS_OF = date(2025, 1, 1)
+
+
+def fail(message: str) -> typer.Exit:
+    """The shared CLI's error report (imported only when there is an error to report)."""
+    from kruispunt.cli._common import fail as report
+
+    return report(message)
 
 
 def _municipalities(text: str | None) -> list[str] | None:

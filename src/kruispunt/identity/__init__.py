@@ -5,7 +5,7 @@ Public API (everything other rooms and the shells may use):
 - numbers: :func:`parse_insz_column` (vectorised, for whole feeds), :class:`Insz`, :class:`KboNumber`,
   :func:`parse_number`, :class:`InvalidNumber`,
   :class:`NumberKind`, :class:`Sex`, :class:`PartialDate`;
-- generation: :class:`NumberGenerator`, :func:`insz_numbers` (vectorised);
+- generation: :class:`NumberGenerator`, :func:`insz_numbers` (vectorised; :func:`insz_values` as integers);
 - municipalities: :func:`municipality`, :func:`all_municipalities`, :func:`municipalities_frame`;
 - register: :func:`load_register`, :func:`find_person`, :func:`replace_number`, :func:`population`,
   :func:`person_numbers`, :func:`register_counts`,
@@ -14,8 +14,13 @@ Public API (everything other rooms and the shells may use):
   :func:`household_periods`.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from kruispunt.identity.bulk_numbers import parse_insz_column
-from kruispunt.identity.generator import NumberGenerator, insz_numbers
+from kruispunt.identity.generator import NumberGenerator, insz_numbers, insz_values
 from kruispunt.identity.municipalities import (
     Municipality,
     UnknownMunicipality,
@@ -32,24 +37,48 @@ from kruispunt.identity.numbers import (
     Sex,
     parse_number,
 )
-from kruispunt.identity.register import (
-    Address,
-    HouseholdMember,
-    PersonRecord,
-    RegisterError,
-    RegisterLoadReport,
-    address_periods,
-    find_person,
-    household_periods,
-    load_register,
-    person_frame,
-    person_numbers,
-    persons_born_between,
-    population,
-    register_counts,
-    replace_number,
-)
 from kruispunt.identity.register_feed import HOUSEHOLD_ROLES, REGISTER_COLUMNS, read_register_feed
+
+if TYPE_CHECKING:  # the register is imported on first use (below); type checkers see it here
+    from kruispunt.identity.register import (
+        Address,
+        HouseholdMember,
+        PersonRecord,
+        RegisterError,
+        RegisterLoadReport,
+        address_periods,
+        find_person,
+        household_periods,
+        load_register,
+        person_frame,
+        person_numbers,
+        persons_born_between,
+        population,
+        register_counts,
+        replace_number,
+    )
+
+# The register pulls in SQLAlchemy and the store (about a second of start-up): commands that only need
+# numbers or municipalities (``kruispunt synth``, ``kruispunt id check``) should not pay for it.
+_REGISTER_NAMES = frozenset(
+    {
+        "Address",
+        "HouseholdMember",
+        "PersonRecord",
+        "RegisterError",
+        "RegisterLoadReport",
+        "address_periods",
+        "find_person",
+        "household_periods",
+        "load_register",
+        "person_frame",
+        "person_numbers",
+        "persons_born_between",
+        "population",
+        "register_counts",
+        "replace_number",
+    }
+)
 
 __all__ = [
     "HOUSEHOLD_ROLES",
@@ -73,6 +102,7 @@ __all__ = [
     "find_person",
     "household_periods",
     "insz_numbers",
+    "insz_values",
     "load_register",
     "municipalities_frame",
     "municipality",
@@ -86,3 +116,16 @@ __all__ = [
     "register_counts",
     "replace_number",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import the register's names on first use (PEP 562)."""
+    if name not in _REGISTER_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module("kruispunt.identity.register"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -38,6 +38,22 @@ def insz_numbers(
     is deterministic for a given input order. Raises ValueError when more than 499 people of one sex
     share a birth date and kind.
     """
+    numbers = insz_values(birth_dates, male, bis_offset, first_serial_pair=first_serial_pair)
+    return np.char.zfill(numbers.astype(str), 11)
+
+
+def insz_values(
+    birth_dates: npt.NDArray[np.datetime64],
+    male: npt.NDArray[np.bool_],
+    bis_offset: npt.NDArray[np.int64] | None = None,
+    *,
+    first_serial_pair: npt.NDArray[np.int64] | None = None,
+) -> npt.NDArray[np.int64]:
+    """:func:`insz_numbers` as integers (the 11 digits read as a number, leading zeros dropped).
+
+    For national-scale work: numpy text arrays cost far more than the arithmetic, and callers that build
+    their own text columns (``kruispunt.synth``) format the integers in one go.
+    """
     days = birth_dates.astype("datetime64[D]")
     years = days.astype("datetime64[Y]").astype(np.int64) + 1970
     months = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
@@ -57,8 +73,8 @@ def insz_numbers(
     serial = np.where(male, 2 * rank + 1, 2 * rank + 2)
     first_nine = ((years % 100) * 10_000 + (months + offsets) * 100 + mday) * 1000 + serial
     check = _check_digits(first_nine, years >= 2000)
-    numbers = first_nine * 100 + check
-    return np.char.zfill(numbers.astype(str), 11)
+    numbers: npt.NDArray[np.int64] = first_nine * 100 + check
+    return numbers
 
 
 class NumberGenerator:

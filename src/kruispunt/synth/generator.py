@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 import polars as pl
-import yaml
 
 from kruispunt import __version__
 from kruispunt.feeds import file_sha256
@@ -31,7 +30,7 @@ from kruispunt.identity import REGISTER_COLUMNS
 from kruispunt.synth import defects as defect_rules
 from kruispunt.synth.households import DECEASED, draw_households
 from kruispunt.synth.output import FORMATS, FeedWriter, Format
-from kruispunt.synth.people import SLOTS, Chunk, make_chunk, register_frame, slot_counts
+from kruispunt.synth.people import SLOTS, Chunk, make_chunk, read_yaml, register_frame, slot_counts
 from kruispunt.synth.populations import SynthError, persons_per_municipality
 from kruispunt.synth.statuses import STATUS_SOURCES, status_frame, status_text
 from kruispunt.synth.targets import DEFAULT_AS_OF
@@ -150,7 +149,7 @@ def _chunk_counts(chunk: Chunk, statuses: pl.DataFrame) -> dict[str, int]:
 def check_catalogue() -> None:
     """Fail early if the status catalogue no longer allows a status or source this generator emits."""
     text = resources.files("kruispunt").joinpath("statuses").joinpath("catalogue.yaml").read_text("utf-8")
-    allowed = {entry["code"]: set(entry["sources"]) for entry in yaml.safe_load(text)["statuses"]}
+    allowed = {entry["code"]: set(entry["sources"]) for entry in read_yaml(text)["statuses"]}
     for status, sources in STATUS_SOURCES.items():
         if status not in allowed or not set(sources) <= allowed[status]:
             raise SynthError(f"the status catalogue does not allow {status} from {', '.join(sources)}")

@@ -18,7 +18,7 @@ import numpy.typing as npt
 import polars as pl
 import yaml
 
-from kruispunt.identity import HOUSEHOLD_ROLES, insz_numbers, municipality
+from kruispunt.identity import HOUSEHOLD_ROLES, insz_values, municipality
 from kruispunt.synth.households import CHILD, HEAD, Households, IntArray
 from kruispunt.synth.targets import BIS_SEX_KNOWN_SHARE, BIS_SHARE
 
@@ -55,10 +55,14 @@ def numbers_text(
     birth_day: IntArray, male: npt.NDArray[np.bool_], bis_offset: IntArray, first_pair: IntArray
 ) -> pl.Series:
     """INSZ numbers as text, serials counting up from ``first_pair`` (the serials earlier chunks used)."""
-    numbers = insz_numbers(birth_day.astype("datetime64[D]"), male, bis_offset, first_serial_pair=first_pair)
-    digits = numbers.astype("<U11").view(np.uint32).reshape(-1, 11).astype(np.int64) - ord("0")
-    value = digits @ (10 ** np.arange(10, -1, -1, dtype=np.int64))
-    return pl.Series("insz", value).cast(pl.String).str.zfill(11)
+    numbers = insz_values(birth_day.astype("datetime64[D]"), male, bis_offset, first_serial_pair=first_pair)
+    # A 12th leading digit keeps the zeros that the integer dropped: much faster than padding the text.
+    return pl.Series("insz", numbers + 10**11).cast(pl.String).str.slice(1)
+
+
+def read_yaml(text: str) -> Any:
+    """Parse YAML with libyaml when PyYAML has it: ten times faster than the pure-Python parser."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
 
 
 @cache
@@ -67,7 +71,7 @@ def name_lists() -> dict[str, Any]:
     text = (
         resources.files("kruispunt.synth").joinpath("data").joinpath("names.yaml").read_text(encoding="utf-8")
     )
-    loaded: dict[str, Any] = yaml.safe_load(text)
+    loaded: dict[str, Any] = read_yaml(text)
     return loaded
 
 
