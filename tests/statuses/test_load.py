@@ -255,3 +255,55 @@ def test_holders_and_periods_frame(engine: Engine, tmp_path: Path) -> None:
     assert periods_frame(engine, statuses=["VT"]).height == 1
     with pytest.raises(UnknownPerson):
         person_statuses(engine, NumberGenerator(77).insz().number)
+
+
+def test_events_the_database_derives_read_as_the_planned_ones_in_order(
+    engine: Engine, tmp_path: Path
+) -> None:
+    jan, els, lien = registered_household(engine, tmp_path)
+    first = [(jan, "IVT", "2018-01-01", "", "DG_HAN"), (lien, "IT", "2019-01-01", "2019-12-31", "DG_HAN")]
+    load_status_feed(engine, write_statuses(tmp_path / "a.csv", first), source="DG_HAN")
+    delta = [
+        (jan, "IVT", "2018-01-01", "2022-08-31", "DG_HAN"),  # ended: planned in Python
+        (els, "HANDICAP_66", "2023-01-01", "", "DG_HAN"),  # started: derived by the database
+        (jan, "IT", "2020-02-01", "", "DG_HAN"),  # started
+    ]
+    load_status_feed(engine, write_statuses(tmp_path / "d.csv", delta), source="DG_HAN", mode="delta")
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(mutation_event)
+            .where(mutation_event.c.kind.like("status.%"))
+            .order_by(mutation_event.c.seq)
+        ).all()
+    assert [(r.kind, r.insz, r.subject) for r in rows] == [
+        ("status.started", jan, "IVT"),
+        ("status.started", lien, "IT"),
+        *sorted(
+            [
+                ("status.ended", jan, "IVT"),
+                ("status.started", els, "HANDICAP_66"),
+                ("status.started", jan, "IT"),
+            ],
+            key=lambda e: ([jan, els, lien].index(e[1]), e[2]),
+        ),
+    ]
+    second = rows[2:]
+    assert [(r.person_id, r.subject) for r in second] == sorted((r.person_id, r.subject) for r in second)
+    details = {(r.insz, r.subject): r.detail for r in rows if r.kind == "status.started"}
+    # byte for byte the JSON the planner writes for the other kinds
+    assert details[(lien, "IT")] == (
+        '{"source":"DG_HAN","old":[],"new":{"start":"2019-01-01","end":"2019-12-31"}}'
+    )
+    assert (
+        details[(els, "HANDICAP_66")]
+        == '{"source":"DG_HAN","old":[],"new":{"start":"2023-01-01","end":null}}'
+    )
+    assert json.loads(next(r.detail for r in rows if r.kind == "status.ended"))["new"] == {
+        "start": "2018-01-01",
+        "end": "2022-08-31",
+    }
+    assert all(r.recorded_at == second[0].recorded_at for r in second)
+    assert [(r.effective_from, r.effective_to) for r in rows[:2]] == [
+        (date(2018, 1, 1), None),
+        (date(2019, 1, 1), date(2019, 12, 31)),
+    ]

@@ -113,3 +113,21 @@ def test_ending_an_open_period_is_one_ended_event() -> None:
     assert changes.events.select("kind", "effective_from", "effective_to").rows() == [
         ("status.ended", BASE, BASE + timedelta(days=30))
     ]
+
+
+def test_planned_started_detail_is_what_the_database_writes() -> None:
+    from kruispunt.statuses.periods import started_events
+
+    frame = pl.DataFrame(
+        {
+            "person_id": [1, 2],
+            "status": ["VT", "IT"],
+            "source": ["NIC", "DG_HAN"],
+            "start_date": [date(2020, 1, 1), date(2021, 2, 3)],
+            "end_date": [None, date(2021, 12, 31)],
+        }
+    )
+    assert started_events(frame)["detail"].to_list() == [
+        '{"source":"NIC","old":[],"new":{"start":"2020-01-01","end":null}}',
+        '{"source":"DG_HAN","old":[],"new":{"start":"2021-02-03","end":"2021-12-31"}}',
+    ]

@@ -22,6 +22,7 @@ from sqlalchemy import (
     MetaData,
     Table,
     bindparam,
+    func,
     select,
     text,
     update,
@@ -31,10 +32,11 @@ from kruispunt.feeds import FeedRejected, file_sha256
 from kruispunt.identity import person_numbers
 from kruispunt.statuses.catalogue import catalogue
 from kruispunt.statuses.feed import ALL_SOURCES, ValidatedFeed, validate_status_feed
+from kruispunt.statuses.outbox import append_status_events
 from kruispunt.statuses.periods import KEY, Changes, delta_target, merge_periods, plan_changes
 from kruispunt.statuses.sql import one_of_ids, one_of_text
 from kruispunt.statuses.tables import status_load, status_period
-from kruispunt.store import append_events, bulk_insert, read_frame
+from kruispunt.store import bulk_insert, read_frame
 
 Mode = Literal["full", "delta"]
 STATUS_LOCK_KEY = 7_300_004
@@ -109,9 +111,10 @@ def load_status_feed(
         load_id = None
         if not changes.empty:
             now = _now()
-            load_id = _apply(conn, changes, feed, (path, source, mode), now)
-            append_events(conn, _with_numbers(changes.events, numbers, now))
+            written = _apply(conn, changes, feed, (path, source, mode), now)
+            append_status_events(conn, changes, numbers, now, (written.load_id, written.started_after))
             _refresh_statistics(conn, changes)
+            load_id = written.load_id
     return _report(feed, source, mode, changes, load_id)
 
 
@@ -148,13 +151,21 @@ def current_periods(
     ).where(status_period.c.superseded_at.is_(None), one_of_text(status_period.c.source, sources))
     if person_ids is not None:
         statement = statement.where(one_of_ids(status_period.c.person_id, person_ids))
-    return read_frame(engine, statement)
+    return read_frame(engine, statement, bulk=person_ids is None)
+
+
+@dataclass(frozen=True)
+class _Written:
+    """The load's id, and the highest period id before its started periods were inserted."""
+
+    load_id: int
+    started_after: int
 
 
 def _apply(
     conn: Connection, changes: Changes, feed: ValidatedFeed, origin: tuple[Path, str, Mode], now: datetime
-) -> int:
-    """Record the load, supersede and insert periods, all stamped ``now``; returns the load id."""
+) -> _Written:
+    """Record the load, supersede and insert periods, all stamped ``now``."""
     path, source, mode = origin
     key = conn.execute(
         status_load.insert().values(
@@ -167,16 +178,26 @@ def _apply(
             loaded_at=now,
             periods_added=changes.inserted.height,
             periods_superseded=changes.superseded.height,
-            events=changes.events.height,
+            events=_event_count(changes),
         )
     ).inserted_primary_key
     assert key is not None
     load_id = int(key[0])
     _supersede(conn, changes.superseded["id"], now)
+    # Replacing periods first, then the started ones: the started periods are then the rows of this load
+    # above the highest id before them, which is all the database needs to write their events itself.
+    _insert_periods(conn, changes.replacing, now, load_id)
+    before = conn.execute(select(func.coalesce(func.max(status_period.c.id), 0))).scalar_one()
+    _insert_periods(conn, changes.started, now, load_id)
+    return _Written(load_id, int(before))
+
+
+def _insert_periods(conn: Connection, periods: pl.DataFrame, now: datetime, load_id: int) -> None:
+    # Sorted by person: the person index then grows in order instead of at random places.
     bulk_insert(
         conn,
         status_period,
-        changes.inserted.sort("person_id", "status", "start_date").select(
+        periods.sort("person_id", "status", "start_date").select(
             *KEY,
             "start_date",
             "end_date",
@@ -185,7 +206,6 @@ def _apply(
             pl.lit(load_id, pl.Int64).alias("load_id"),
         ),
     )
-    return load_id
 
 
 def _refresh_statistics(conn: Connection, changes: Changes) -> None:
@@ -215,33 +235,16 @@ def _supersede(conn: Connection, ids: pl.Series, now: datetime) -> None:
     )
 
 
-def _with_numbers(events: pl.DataFrame, numbers: pl.DataFrame, now: datetime) -> pl.DataFrame:
-    """Events stamped now, with the person's current INSZ, as the outbox takes them."""
-    current = numbers.filter(pl.col("replaced_at").is_null()).select(
-        pl.col("person_id").cast(pl.Int64), "insz"
-    )
-    # Sorted by person: the outbox's person index then grows in order instead of at random places.
-    return (
-        events.join(current, on="person_id", how="left")
-        .sort("person_id", "subject", "effective_from")
-        .select(
-            pl.lit(now).alias("recorded_at"),
-            "kind",
-            "person_id",
-            "insz",
-            "subject",
-            "effective_from",
-            "effective_to",
-            "detail",
-        )
-    )
+def _event_count(changes: Changes) -> int:
+    return changes.started.height + changes.other_events.height
 
 
 def _report(
     feed: ValidatedFeed, source: str, mode: Mode, changes: Changes, load_id: int | None
 ) -> StatusLoadReport:
-    kinds = changes.events["kind"].value_counts()
+    kinds = changes.other_events["kind"].value_counts()
     count = dict(zip(kinds["kind"].to_list(), kinds["count"].to_list(), strict=True))
+    count["status.started"] = changes.started.height
     return StatusLoadReport(
         file=feed.file,
         source=source,

@@ -80,15 +80,40 @@ def delta_target(current: pl.DataFrame, delta: pl.DataFrame) -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class Changes:
-    """Current rows to supersede, rows to insert, and the events that describe the change."""
+    """Current rows to supersede, rows to insert, and the events that describe the change.
+
+    ``inserted`` holds every period to insert, with ``started`` telling the periods that overlap no
+    superseded period of their key: their ``status.started`` events are plain enough to be written by the
+    database itself from the stored periods (see :func:`started_events`), so they are not built here.
+    ``other_events`` are the ended, corrected and removed events.
+    """
 
     superseded: pl.DataFrame
     inserted: pl.DataFrame
-    events: pl.DataFrame
+    other_events: pl.DataFrame
 
     @property
     def empty(self) -> bool:
         return self.superseded.is_empty() and self.inserted.is_empty()
+
+    @property
+    def started(self) -> pl.DataFrame:
+        return self.inserted.filter(pl.col("started")).drop("started")
+
+    @property
+    def replacing(self) -> pl.DataFrame:
+        """Inserted periods that replace stored ones (their events are among ``other_events``)."""
+        return self.inserted.filter(~pl.col("started")).drop("started")
+
+    @property
+    def events(self) -> pl.DataFrame:
+        """Every event of the change, started ones included.
+
+        An inserted period that overlaps no superseded one of its key started; a superseded period that
+        overlaps no inserted one was removed; an inserted period that only closes the open period it
+        replaces (same start) ended it; any other overlap is a correction listing the old periods.
+        """
+        return pl.concat([started_events(self.started), self.other_events], how="vertical_relaxed")
 
 
 def plan_changes(current: pl.DataFrame, target: pl.DataFrame) -> Changes:
@@ -99,9 +124,14 @@ def plan_changes(current: pl.DataFrame, target: pl.DataFrame) -> Changes:
     """
     on = [*KEY, "start_date", _END]
     old, new = _with_end(current), _with_end(target)
-    superseded = old.join(new.select(on), on=on, how="anti", nulls_equal=True)
-    inserted = new.join(old.select(on), on=on, how="anti", nulls_equal=True)
-    return Changes(superseded.drop(_END), inserted.drop(_END), describe_changes(superseded, inserted))
+    superseded = old.join(new.select(on), on=on, how="anti", nulls_equal=True).drop(_END)
+    inserted = new.join(old.select(on), on=on, how="anti", nulls_equal=True).drop(_END)
+    pairs = _overlapping_pairs(superseded, inserted)
+    replacing = pairs.select(*KEY, pl.col("start_date_new").alias("start_date")).unique()
+    flagged = inserted.join(
+        replacing.with_columns(pl.lit(value=False).alias("started")), on=[*KEY, "start_date"], how="left"
+    ).with_columns(pl.col("started").fill_null(value=True))
+    return Changes(superseded, flagged, _other_events(superseded, pairs))
 
 
 def _period_json(start: str, end: str) -> pl.Expr:
@@ -133,18 +163,30 @@ def _events(frame: pl.DataFrame, kind: pl.Expr, start: str, end: str, detail: pl
     )
 
 
-def describe_changes(superseded: pl.DataFrame, inserted: pl.DataFrame) -> pl.DataFrame:
-    """One event per inserted period (started, ended or corrected) and per dropped period (removed).
-
-    An inserted period that overlaps no superseded one of its key started; a superseded period that
-    overlaps no inserted one was removed; an inserted period that only closes the open period it
-    replaces (same start) ended it; any other overlap is a correction listing the old periods.
-    """
-    pairs = superseded.join(inserted, on=list(KEY), suffix="_new").filter(_overlaps("_new"))
-    new_key = [*KEY, "start_date_new", "end_date_new"]
-    started = inserted.join(
-        pairs.select(*KEY, pl.col("start_date_new").alias("start_date")), on=[*KEY, "start_date"], how="anti"
+def _overlapping_pairs(superseded: pl.DataFrame, inserted: pl.DataFrame) -> pl.DataFrame:
+    """Each superseded period with every inserted period of its key it overlaps (suffix ``_new``)."""
+    return (
+        _with_end(superseded)
+        .join(_with_end(inserted), on=list(KEY), suffix="_new")
+        .filter(_overlaps("_new"))
+        .drop(_END, f"{_END}_new")
     )
+
+
+def started_events(started: pl.DataFrame) -> pl.DataFrame:
+    """``status.started`` events of periods that replace nothing (what the loader writes in SQL)."""
+    return _events(
+        started,
+        pl.lit("status.started"),
+        "start_date",
+        "end_date",
+        _detail(pl.lit("[]"), _period_json("start_date", "end_date")),
+    )
+
+
+def _other_events(superseded: pl.DataFrame, pairs: pl.DataFrame) -> pl.DataFrame:
+    """Ended or corrected events per inserted period that replaces stored ones; removed per dropped one."""
+    new_key = [*KEY, "start_date_new", "end_date_new"]
     removed = superseded.join(pairs.select("id"), on="id", how="anti")
     replaced = pairs.group_by(new_key).agg(
         pl.len().alias("_n"),
@@ -159,13 +201,6 @@ def describe_changes(superseded: pl.DataFrame, inserted: pl.DataFrame) -> pl.Dat
         & pl.col("end_date_new").is_not_null()
     )
     frames = [
-        _events(
-            started,
-            pl.lit("status.started"),
-            "start_date",
-            "end_date",
-            _detail(pl.lit("[]"), _period_json("start_date", "end_date")),
-        ),
         _events(
             replaced,
             pl.when(ends).then(pl.lit("status.ended")).otherwise(pl.lit("status.corrected")),

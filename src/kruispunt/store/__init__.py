@@ -1,14 +1,14 @@
 """Storage room: engines, the shared schema metadata, migrations, bulk writes and columnar reads.
 
 Public API: :func:`create_engine_for`, :func:`upgrade`, :data:`metadata`, :func:`bulk_insert`,
-:func:`read_frame`, :func:`append_events`, :func:`is_postgresql`.
+:func:`read_frame`, :func:`append_events`, :func:`append_events_from`, :func:`is_postgresql`.
 """
 
 from sqlalchemy import Engine
 
 from kruispunt.store.bulk import bulk_insert, read_frame
 from kruispunt.store.engine import create_engine_for, is_postgresql
-from kruispunt.store.events import append_events, mutation_event
+from kruispunt.store.events import append_events, append_events_from, mutation_event
 from kruispunt.store.metadata import ID, metadata
 
 
@@ -29,6 +29,7 @@ def current_revision(engine: Engine) -> str | None:
 __all__ = [
     "ID",
     "append_events",
+    "append_events_from",
     "bulk_insert",
     "create_engine_for",
     "current_revision",

@@ -32,23 +32,63 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 
 _BATCH = 200_000
+_CONSTANT_FROM_ROWS = 1_000  # below this, looking for constant columns costs more than it saves
 
 
 def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
     """Insert every row of ``frame`` (columns named as in ``table``) inside the caller's transaction."""
     if frame.is_empty():
         return 0
-    columns = frame.columns
     if conn.dialect.name == "postgresql":
         _copy_into(conn, table, frame)
     else:
-        placeholders = ", ".join("?" for _ in columns)
-        names = ", ".join(f'"{c}"' for c in columns)
-        sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({placeholders})'  # noqa: S608 (names from schema)
-        text_frame = _dates_as_text(frame)
-        for start in range(0, text_frame.height, _BATCH):
-            conn.exec_driver_sql(sql, text_frame.slice(start, _BATCH).rows())
+        _insert_sqlite(conn, table, _dates_as_text(frame))
     return frame.height
+
+
+def _insert_sqlite(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
+    """executemany over plain tuples; a column holding one value throughout is written into the statement.
+
+    sqlite3 binds every parameter of every row from a Python object, so a load's constant columns (its
+    timestamp, its id, an empty end) would cost as much as its data.
+    """
+    constants = _constant_columns(frame) if frame.height >= _CONSTANT_FROM_ROWS else {}
+    varying = [c for c in frame.columns if c not in constants]
+    names = ", ".join(f'"{c}"' for c in frame.columns)
+    values = ", ".join(constants.get(c, "?") for c in frame.columns)
+    sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({values})'  # noqa: S608 (names from schema, values quoted)
+    data = frame.select(varying)
+    for start in range(0, data.height, _BATCH):
+        batch = data.slice(start, _BATCH)
+        rows = batch.rows() if varying else [()] * batch.height
+        conn.exec_driver_sql(sql, rows)
+
+
+def _constant_columns(frame: pl.DataFrame) -> dict[str, str]:
+    """Columns with one value (or only nulls) in every row, as SQL literals."""
+    constants = {}
+    for name in frame.columns:
+        column = frame.get_column(name)
+        if column.null_count() == column.len():
+            constants[name] = "NULL"
+        elif (
+            column.null_count() == 0
+            and (literal := _sql_literal(column[0])) is not None
+            and bool((column == column[0]).all())
+        ):
+            constants[name] = literal
+    return constants
+
+
+def _sql_literal(value: Any) -> str | None:
+    """``value`` as an SQLite literal, for the types bulk frames carry (dates are already text here)."""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return None
 
 
 def _dates_as_text(frame: pl.DataFrame) -> pl.DataFrame:
@@ -78,18 +118,34 @@ def _copy_into(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
 
 
 def read_frame(
-    engine: Engine, statement: Select[Any] | TextClause, params: Mapping[str, Any] | None = None
+    engine: Engine,
+    statement: Select[Any] | TextClause,
+    params: Mapping[str, Any] | None = None,
+    *,
+    bulk: bool = False,
 ) -> pl.DataFrame:
     """Run a query and return a Polars frame typed after the SQL columns, on both engines.
 
     PostgreSQL results stream as Arrow through ADBC. SQLite results are fetched with the process's own
     sqlite3 library: a second SQLite copy in one process (ADBC bundles one) would break its file locks.
+    On a large SQLite database, a read of millions of rows goes through ADBC's columnar reader in a child
+    process instead (half a second to start, then several times faster): for a statement reading a whole
+    table (no WHERE, LIMIT or GROUP BY), or when the caller says it expects a large result (``bulk``).
     """
     if engine.dialect.name == "postgresql":
         frame = _read_postgresql(engine, statement, params)
     else:
-        frame = _read_sqlite(engine, statement, params)
+        frame = _read_sqlite(engine, statement, params, bulk=bulk or _whole_table(statement))
     return _typed(frame, statement)
+
+
+def _whole_table(statement: Select[Any] | TextClause) -> bool:
+    return (
+        isinstance(statement, Select)
+        and statement.whereclause is None
+        and statement._limit_clause is None
+        and not statement._group_by_clauses
+    )
 
 
 def _read_postgresql(
@@ -109,11 +165,14 @@ def _read_postgresql(
 
 
 def _read_sqlite(
-    engine: Engine, statement: Select[Any] | TextClause, params: Mapping[str, Any] | None
+    engine: Engine, statement: Select[Any] | TextClause, params: Mapping[str, Any] | None, *, bulk: bool
 ) -> pl.DataFrame:
     compiled = statement.compile(dialect=sqlite.dialect(paramstyle="qmark"))
     values = {**compiled.params, **(params or {})}
     positional = [_sqlite_value(values[name]) for name in (compiled.positiontup or [])]
+    path = _sqlite_path(engine)
+    if bulk and path is not None and _sqlite_size(path) >= SQLITE_ARROW_THRESHOLD_BYTES:
+        return _read_sqlite_arrow(path, str(compiled), positional)
     schema = _sqlite_schema(statement)
     raw = engine.raw_connection()
     try:
@@ -131,20 +190,37 @@ def _read_sqlite(
     return pl.concat(chunks)
 
 
+def _sqlite_path(engine: Engine) -> Path | None:
+    """The database file, or None for an in-memory database."""
+    name = engine.url.database
+    if not name or name == ":memory:" or name.startswith("file:"):
+        return None
+    return Path(name)
+
+
 SQLITE_ARROW_THRESHOLD_BYTES = 64 * 1024 * 1024
 """From this database size on, SQLite reads stream as Arrow from a helper process (see below)."""
 
+# The low-level ADBC API: its DB-API module imports pyarrow.dataset and pandas, seconds per read.
 _ARROW_READER = """
 import sys, json
-import adbc_driver_sqlite.dbapi as adbc
+import adbc_driver_manager as adbc
+import adbc_driver_sqlite
 import pyarrow as pa
 path, sql, params = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
-with adbc.connect(path) as conn, conn.cursor() as cursor:
-    cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": "1000000000"})
-    cursor.execute(sql, params or None)
-    table = cursor.fetch_arrow_table()
-with pa.ipc.new_stream(sys.stdout.buffer, table.schema) as writer:
-    writer.write_table(table)
+database = adbc_driver_sqlite.connect(path)
+connection = adbc.AdbcConnection(database)
+statement = adbc.AdbcStatement(connection)
+statement.set_options(**{"adbc.sqlite.query.batch_rows": "1000000000"})
+statement.set_sql_query(sql)
+if params:
+    names = [str(i) for i in range(len(params))]
+    statement.bind(pa.record_batch([pa.array([v]) for v in params], names=names))
+handle, _ = statement.execute_query()
+reader = pa.RecordBatchReader._import_from_c(handle.address)
+with pa.ipc.new_stream(sys.stdout.buffer, reader.schema) as writer:
+    for batch in reader:
+        writer.write_batch(batch)
 """
 
 
