@@ -1,57 +1,40 @@
-"""The generator: plans chunks of whole municipalities, runs them (in parallel at scale), writes the feeds.
+"""The generator: plans chunks of whole municipalities, makes them (in worker processes at scale), writes
+the feeds and the manifest.
 
-Chunks are generated in two passes. The first draws each chunk's people and reports how many INSZ serials
-it uses per birth date and sex; the second, knowing the serials used by all chunks before it, numbers the
-chunk, builds its register rows and status periods and hands them to the writers in chunk order. Each chunk
-and pass has its own random stream derived from the seed, so the output depends on the arguments only, not
-on how many processes ran: the same arguments give byte-identical files.
+How chunks are made, and why the files depend on the arguments only: :mod:`kruispunt.synth.chunks`; how
+the work is shared between processes: :mod:`kruispunt.synth.workers`.
 """
 
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+import tempfile
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from functools import cache
 from importlib import resources
 from pathlib import Path
+from types import TracebackType
 from typing import Any
-
-import numpy as np
-import polars as pl
 
 from kruispunt import __version__
 from kruispunt.feeds import file_sha256
-from kruispunt.identity import REGISTER_COLUMNS
-from kruispunt.synth import defects as defect_rules
-from kruispunt.synth.households import DECEASED, draw_households
-from kruispunt.synth.output import FORMATS, FeedWriter, Format
-from kruispunt.synth.people import SLOTS, Chunk, make_chunk, read_yaml, register_frame, slot_counts
+from kruispunt.synth import workers as worker_processes
+from kruispunt.synth.chunks import Built, ChunkMaker, ChunkPlan, Job, first_serials, plan_chunks
+from kruispunt.synth.output import FEED_COLUMNS, FORMATS, STATUS_COLUMNS, STATUSES, FeedWriter, Format
+from kruispunt.synth.people import read_yaml
 from kruispunt.synth.populations import SynthError, persons_per_municipality
-from kruispunt.synth.statuses import STATUS_SOURCES, status_frame, status_text
+from kruispunt.synth.statuses import STATUS_SOURCES
 from kruispunt.synth.targets import DEFAULT_AS_OF
 
-STATUS_COLUMNS = ("insz", "status", "start_date", "end_date", "source")
+__all__ = ["STATUS_COLUMNS", "Manifest", "generate", "plan_chunks"]
+
 #: Changes whenever the same arguments would give different files.
 GENERATOR_VERSION = "1"
 CHUNK_PERSONS = 400_000
 PARALLEL_FROM = 1_500_000
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class ChunkPlan:
-    index: int
-    municipalities: tuple[str, ...]
-    counts: tuple[int, ...]
-
-    @property
-    def persons(self) -> int:
-        return sum(self.counts)
 
 
 @dataclass
@@ -73,79 +56,6 @@ class Manifest:
         return json.dumps(asdict(self), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def plan_chunks(table: pl.DataFrame, size: int = CHUNK_PERSONS) -> list[ChunkPlan]:
-    """Consecutive municipalities (in NIS order) grouped into chunks of about ``size`` persons."""
-    plans: list[ChunkPlan] = []
-    names: list[str] = []
-    counts: list[int] = []
-    for nis, persons in table.sort("municipality_nis").iter_rows():
-        if names and sum(counts) + persons > size:
-            plans.append(ChunkPlan(len(plans), tuple(names), tuple(counts)))
-            names, counts = [], []
-        if persons > 0:
-            names.append(nis)
-            counts.append(persons)
-    if names:
-        plans.append(ChunkPlan(len(plans), tuple(names), tuple(counts)))
-    return plans
-
-
-def _rng(seed: int, chunk: int, stream: int) -> np.random.Generator:
-    return np.random.default_rng([seed, chunk, stream])
-
-
-def _people(seed: int, plan: ChunkPlan, as_of: date) -> Chunk:
-    rng = _rng(seed, plan.index, 1)
-    households = draw_households(rng, plan.persons)
-    return make_chunk(rng, households, plan.municipalities, plan.counts, as_of)
-
-
-def _serials_used(args: tuple[int, ChunkPlan, date]) -> np.ndarray:
-    """First pass: how many serials the chunk's people use per slot."""
-    seed, plan, as_of = args
-    return slot_counts(_people(seed, plan, as_of).slots)
-
-
-@dataclass(frozen=True)
-class ChunkResult:
-    register: pl.DataFrame
-    statuses: pl.DataFrame
-    counts: dict[str, int]
-
-
-def _build(args: tuple[int, ChunkPlan, date, np.ndarray, float]) -> ChunkResult:
-    """Second pass: the chunk's register rows and status rows, as text."""
-    seed, plan, as_of, first_pairs, rate = args
-    chunk = _people(seed, plan, as_of).numbered(first_pairs)
-    rng = _rng(seed, plan.index, 2)
-    register = register_frame(rng, chunk)
-    statuses = status_text(status_frame(rng, chunk, as_of), chunk)
-    counts = _chunk_counts(chunk, statuses)
-    if rate > 0:
-        damage = _rng(seed, plan.index, 3)
-        register, register_defects = defect_rules.damage_register(damage, register, rate)
-        statuses, status_defects = defect_rules.damage_statuses(damage, statuses, rate)
-        for kind, number in register_defects.items():
-            counts[f"defects.register.{kind}"] = number
-        for kind, number in status_defects.items():
-            counts[f"defects.statuses.{kind}"] = number
-    return ChunkResult(register, statuses, counts)
-
-
-def _chunk_counts(chunk: Chunk, statuses: pl.DataFrame) -> dict[str, int]:
-    hh = chunk.households
-    counts = {
-        "persons": hh.persons,
-        "households": int((hh.kind != DECEASED).sum()),
-        "deceased": int(hh.dead.sum()),
-        "bis_numbers": int(chunk.bis.sum()),
-        "status_rows": statuses.height,
-    }
-    for status, number in statuses.group_by("status").len().iter_rows():
-        counts[f"status_rows.{status}"] = int(number)
-    return counts
-
-
 def check_catalogue() -> None:
     """Fail early if the status catalogue no longer allows a status or source this generator emits."""
     text = resources.files("kruispunt").joinpath("statuses").joinpath("catalogue.yaml").read_text("utf-8")
@@ -153,23 +63,6 @@ def check_catalogue() -> None:
     for status, sources in STATUS_SOURCES.items():
         if status not in allowed or not set(sources) <= allowed[status]:
             raise SynthError(f"the status catalogue does not allow {status} from {', '.join(sources)}")
-
-
-@cache
-def _spawn_context() -> Any:
-    return multiprocessing.get_context("spawn")
-
-
-def _executor(workers: int) -> Executor | None:
-    if workers <= 1:
-        return None
-    return ProcessPoolExecutor(max_workers=workers, mp_context=_spawn_context())
-
-
-def _map(executor: Executor | None, function: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
-    if executor is None:
-        return map(function, items)
-    return executor.map(function, items)
 
 
 def generate(
@@ -211,13 +104,8 @@ def generate(
         as_of=as_of.isoformat(),
         defects_rate=defects,
     )
-    report = progress or (lambda done, whole: None)
-    executor = _executor(workers)
-    try:
-        manifest.counts = _run(executor, plans, seed, as_of, defects, out, fmt, report, 2 * total)
-    finally:
-        if executor is not None:
-            executor.shutdown()
+    job = Job(seed, as_of, defects, fmt)
+    manifest.counts = _run(plans, job, workers, out, _Progress(progress, 2 * total))
     for name in (f"register.{fmt}", f"statuses.{fmt}"):
         path = out / name
         manifest.files[name] = {
@@ -229,42 +117,74 @@ def generate(
     return manifest
 
 
-def _run(
-    executor: Executor | None,
-    plans: list[ChunkPlan],
-    seed: int,
-    as_of: date,
-    rate: float,
-    out: Path,
-    fmt: Format,
-    report: Progress,
-    total: int,
-) -> dict[str, Any]:
-    done = 0
-    used = np.zeros(SLOTS, dtype=np.int64)
-    first_pairs: list[np.ndarray] = []
-    for plan, counts in zip(
-        plans, _map(executor, _serials_used, [(seed, p, as_of) for p in plans]), strict=True
-    ):
-        first_pairs.append(used.copy())
-        used += counts
-        done += plan.persons
-        report(done, total)
-    if used.size and used.max() > 499:
-        raise SynthError("more than 499 persons of one sex share a birth date; ask for fewer persons")
-    totals: dict[str, Any] = {}
-    jobs = [(seed, plan, as_of, first_pairs[plan.index], rate) for plan in plans]
-    first_pairs.clear()
-    with (
-        FeedWriter(out / f"register.{fmt}", REGISTER_COLUMNS, fmt) as register,
-        FeedWriter(out / f"statuses.{fmt}", STATUS_COLUMNS, fmt) as statuses,
-    ):
-        for plan, result in zip(plans, _map(executor, _build, jobs), strict=True):
-            register.write(result.register)
-            statuses.write(result.statuses)
-            for key, value in result.counts.items():
-                totals[key] = totals.get(key, 0) + value
-            done += plan.persons
-            report(done, total)
-        totals["status_rows_written"] = statuses.rows
-    return dict(sorted(totals.items()))
+class _Progress:
+    """Persons done, counted once per pass, reported to the caller's ``progress(done, total)``."""
+
+    def __init__(self, progress: Progress | None, total: int) -> None:
+        self.report = progress or (lambda done, whole: None)
+        self.done = 0
+        self.total = total
+
+    def __call__(self, plan: ChunkPlan) -> None:
+        self.done += plan.persons
+        self.report(self.done, self.total)
+
+
+class _Feeds:
+    """The two feed files being written, chunk after chunk, and the manifest's counts."""
+
+    def __init__(self, out: Path, fmt: Format) -> None:
+        self.writers = {
+            feed: FeedWriter(out / f"{feed}.{fmt}", columns, fmt) for feed, columns in FEED_COLUMNS.items()
+        }
+        self.totals: dict[str, Any] = {}
+
+    def __enter__(self) -> _Feeds:
+        for writer in self.writers.values():
+            writer.__enter__()
+        return self
+
+    def write(self, built: Built) -> None:
+        for feed, writer in self.writers.items():
+            if built.parts is not None:
+                writer.append_part(built.parts[feed], built.rows[feed])
+            elif built.frames is not None:
+                writer.write(built.frames[feed])
+        for key, value in built.counts.items():
+            self.totals[key] = self.totals.get(key, 0) + value
+
+    def counts(self) -> dict[str, Any]:
+        return dict(sorted({**self.totals, "status_rows_written": self.writers[STATUSES].rows}.items()))
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        trace: TracebackType | None,
+    ) -> None:
+        for writer in self.writers.values():
+            writer.__exit__(kind, error, trace)
+
+
+def _run(plans: list[ChunkPlan], job: Job, workers: int, out: Path, progress: _Progress) -> dict[str, Any]:
+    with _Feeds(out, job.fmt) as feeds:
+        if workers <= 1:
+            _run_here(plans, job, feeds.write, progress)
+        else:
+            with tempfile.TemporaryDirectory(prefix=".synth-parts-", dir=out) as folder:
+                worker_processes.run(plans, job, workers, Path(folder), feeds.write, progress)
+    return feeds.counts()
+
+
+def _run_here(plans: list[ChunkPlan], job: Job, write: Callable[[Built], None], progress: _Progress) -> None:
+    """Make every chunk in this process: the same chunks, rows and files as worker processes make."""
+    maker = ChunkMaker(job)
+    used = []
+    for plan in plans:
+        used.append(maker.count(plan))
+        progress(plan)
+    firsts = first_serials(used)
+    used.clear()
+    for plan in plans:
+        write(maker.build(plan, firsts[plan.index]))
+        progress(plan)

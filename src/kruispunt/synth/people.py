@@ -37,6 +37,7 @@ def day_number(day: date) -> int:
 
 
 SLOTS = 6 * 80_000  # (birth day since 1900-01-01, number kind, sex) for births up to about 2119
+SlotCounts = npt.NDArray[np.int32]  # serials per slot (at most 499 each)
 
 
 def serial_slots(birth_day: IntArray, male: npt.NDArray[np.bool_], bis_offset: IntArray) -> IntArray:
@@ -46,7 +47,7 @@ def serial_slots(birth_day: IntArray, male: npt.NDArray[np.bool_], bis_offset: I
     return slots
 
 
-def slot_counts(slots: IntArray) -> IntArray:
+def slot_counts(slots: IntArray) -> SlotCounts:
     """How many serials a chunk uses per slot (to offset the chunks after it)."""
     return np.bincount(slots, minlength=SLOTS).astype(np.int32)
 
@@ -96,11 +97,10 @@ class Chunk:
     def slots(self) -> IntArray:
         return serial_slots(self.birth_day, self.households.male, self.bis_offset)
 
-    def numbered(self, first_pair_of_slot: IntArray) -> Chunk:
+    def numbered(self, first_pair_of_slot: SlotCounts) -> Chunk:
         """This chunk with its INSZ numbers, given the serials earlier chunks used per slot."""
-        insz = numbers_text(
-            self.birth_day, self.households.male, self.bis_offset, first_pair_of_slot[self.slots]
-        )
+        first_pair = first_pair_of_slot[self.slots].astype(np.int64)
+        insz = numbers_text(self.birth_day, self.households.male, self.bis_offset, first_pair)
         return replace(self, insz=insz)
 
     def insz_text(self) -> pl.Series:
