@@ -30,6 +30,7 @@ from sqlalchemy import (
 
 from kruispunt.feeds import FeedRejected, file_sha256
 from kruispunt.identity import person_numbers
+from kruispunt.statuses import snapshot
 from kruispunt.statuses.catalogue import catalogue
 from kruispunt.statuses.feed import ALL_SOURCES, ValidatedFeed, validate_status_feed
 from kruispunt.statuses.outbox import append_status_events
@@ -37,6 +38,7 @@ from kruispunt.statuses.periods import KEY, Changes, delta_target, merge_periods
 from kruispunt.statuses.sql import one_of_ids, one_of_text
 from kruispunt.statuses.tables import status_load, status_period
 from kruispunt.store import bulk_insert, read_frame
+from kruispunt.store.events import lock_outbox
 
 Mode = Literal["full", "delta"]
 STATUS_LOCK_KEY = 7_300_004
@@ -97,6 +99,7 @@ def load_status_feed(
     cat = catalogue()
     if source != ALL_SOURCES:
         cat.source(source)
+    numbers_seq = snapshot.outbox_position(engine)  # before the numbers are read: see snapshot.maintain
     numbers = person_numbers(engine)
     feed = validate_status_feed(path, source=source, numbers=numbers, catalogue=cat)
     if not feed.errors.is_empty() and not accept_partial:
@@ -112,7 +115,11 @@ def load_status_feed(
         if not changes.empty:
             now = _now()
             written = _apply(conn, changes, feed, (path, source, mode), now)
-            append_status_events(conn, changes, numbers, now, (written.load_id, written.started_after))
+            lock_outbox(conn)
+            before = snapshot.newest_seq(conn)
+            append_status_events(conn, changes, now, (written.load_id, written.started_after))
+            sequence = snapshot.LoadSequence(numbers_seq, before, snapshot.newest_seq(conn))
+            snapshot.maintain(conn, changes, numbers, sequence, was_empty=written.was_empty)
             _refresh_statistics(conn, changes)
             load_id = written.load_id
     return _report(feed, source, mode, changes, load_id)
@@ -156,10 +163,12 @@ def current_periods(
 
 @dataclass(frozen=True)
 class _Written:
-    """The load's id, and the highest period id before its started periods were inserted."""
+    """The load's id, the highest period id before its started periods were inserted, and whether the
+    table held no period at all before the load."""
 
     load_id: int
     started_after: int
+    was_empty: bool
 
 
 def _apply(
@@ -183,13 +192,18 @@ def _apply(
     ).inserted_primary_key
     assert key is not None
     load_id = int(key[0])
+    was_empty = _highest_id(conn) == 0
     _supersede(conn, changes.superseded["id"], now)
     # Replacing periods first, then the started ones: the started periods are then the rows of this load
     # above the highest id before them, which is all the database needs to write their events itself.
     _insert_periods(conn, changes.replacing, now, load_id)
-    before = conn.execute(select(func.coalesce(func.max(status_period.c.id), 0))).scalar_one()
+    before = _highest_id(conn)
     _insert_periods(conn, changes.started, now, load_id)
-    return _Written(load_id, int(before))
+    return _Written(load_id, before, was_empty)
+
+
+def _highest_id(conn: Connection) -> int:
+    return int(conn.execute(select(func.coalesce(func.max(status_period.c.id), 0))).scalar_one())
 
 
 def _insert_periods(conn: Connection, periods: pl.DataFrame, now: datetime, load_id: int) -> None:

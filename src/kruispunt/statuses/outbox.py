@@ -36,7 +36,7 @@ from sqlalchemy.types import BigInteger
 from kruispunt.identity.tables import person_number
 from kruispunt.statuses.periods import Changes
 from kruispunt.statuses.tables import status_period
-from kruispunt.store import append_events, append_events_from, bulk_insert
+from kruispunt.store import append_events_from, bulk_insert
 from kruispunt.store.events import EVENT_COLUMNS
 
 sp = status_period
@@ -48,7 +48,6 @@ _stage = Table(
     Column("recorded_at", DateTime),
     Column("kind", String(40)),
     Column("person_id", BigInteger),
-    Column("insz", String(11)),
     Column("subject", String(40)),
     Column("effective_from", Date),
     Column("effective_to", Date),
@@ -57,27 +56,31 @@ _stage = Table(
 )
 
 
-def append_status_events(
-    conn: Connection, changes: Changes, numbers: pl.DataFrame, now: datetime, started: tuple[int, int]
-) -> None:
+def append_status_events(conn: Connection, changes: Changes, now: datetime, started: tuple[int, int]) -> None:
     """Every event of the load, in (person, status, start) order.
 
     ``started`` is (load id, the highest period id before the load's started periods were inserted).
-    When planned and derived events both occur they meet in one sorted INSERT ... SELECT, through a
-    temporary table for the planned ones.
+    Planned events go through a temporary table, so that every event takes the person's number from the
+    register inside the load's transaction (the number the snapshot of current periods follows).
     """
-    others = with_numbers(changes.other_events, numbers, now)
     derived = started_events_query(*started, dialect=conn.dialect.name)
+    others = changes.other_events
     if others.is_empty():
         append_events_from(conn, derived.order_by(sp.c.id))
-    elif changes.started.is_empty():
-        append_events(conn, others)
-    else:
-        _stage.create(conn)
-        bulk_insert(conn, _stage, others)
-        merged = union_all(derived, select(*[_stage.c[c] for c in EVENT_COLUMNS]))
-        append_events_from(conn, merged.order_by(*[literal_column(c) for c in _ORDER]))
-        _stage.drop(conn)
+        return
+    _stage.create(conn)
+    bulk_insert(conn, _stage, others.select(pl.lit(now).alias("recorded_at"), *_stage.columns.keys()[1:]))
+    planned = _staged_with_numbers()
+    query = union_all(derived, planned) if not changes.started.is_empty() else planned
+    append_events_from(conn, query.order_by(*[literal_column(c) for c in _ORDER]))
+    _stage.drop(conn)
+
+
+def _staged_with_numbers() -> Select[Any]:
+    current = and_(person_number.c.person_id == _stage.c.person_id, person_number.c.replaced_at.is_(None))
+    return select(
+        *[person_number.c.insz.label(c) if c == "insz" else _stage.c[c].label(c) for c in EVENT_COLUMNS]
+    ).select_from(_stage.outerjoin(person_number, current))
 
 
 def started_events_query(load_id: int, after: int, *, dialect: str) -> Select[Any]:
@@ -121,16 +124,3 @@ def _iso(column: ColumnElement[Any], dialect: str) -> ColumnElement[str]:
     if dialect == "postgresql":
         return func.to_char(column, "YYYY-MM-DD")
     return cast(column, String)
-
-
-def with_numbers(events: pl.DataFrame, numbers: pl.DataFrame, now: datetime) -> pl.DataFrame:
-    """Events stamped now, with the person's current INSZ, as the outbox takes them."""
-    current = numbers.filter(pl.col("replaced_at").is_null()).select(
-        pl.col("person_id").cast(pl.Int64), "insz"
-    )
-    # Sorted by person: the outbox's person index then grows in order instead of at random places.
-    return (
-        events.join(current, on="person_id", how="left")
-        .sort(*_ORDER)
-        .select(pl.lit(now).alias("recorded_at"), *EVENT_COLUMNS[1:])
-    )

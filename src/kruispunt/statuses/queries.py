@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Engine, Select, and_, or_, select
 
 from kruispunt.identity import Insz, municipality
 from kruispunt.identity.tables import address, person_number
+from kruispunt.statuses import snapshot
 from kruispunt.statuses.catalogue import catalogue
 from kruispunt.statuses.sql import one_of_text
 from kruispunt.statuses.tables import status_period
@@ -150,15 +151,40 @@ def periods_frame(
     """Every period (current knowledge, or as known at ``known_at``) as one frame, for bulk work.
 
     Columns: person_id (Int64), insz (the person's current number), status, start_date (Date),
-    end_date (Date, null while open), source.
+    end_date (Date, null while open), source. Current knowledge comes from the columnar snapshot brought
+    up to the newest mutation event (:mod:`kruispunt.statuses.snapshot`); the same rows as
+    :func:`read_periods`, which reads the tables.
     """
-    statement = _with_current_number(
-        select(sp.c.person_id, person_number.c.insz, sp.c.status, sp.c.start_date, sp.c.end_date, sp.c.source)
-    ).where(known(known_at))
+    if known_at is not None:
+        return read_periods(engine, known_at=known_at, statuses=statuses)
+    frame = snapshot.current(engine)
+    if frame is None:
+        seq = snapshot.outbox_position(engine)
+        frame = read_periods(engine)
+        snapshot.store_if_consistent(engine, seq, frame)
+    frame = frame.filter(pl.col("insz").is_not_null())
+    if statuses is not None:
+        frame = frame.filter(pl.col("status").is_in(_checked_codes(statuses)))
+    return frame
+
+
+def read_periods(
+    engine: Engine, *, known_at: datetime | None = None, statuses: Iterable[str] | None = None
+) -> pl.DataFrame:
+    """:func:`periods_frame` read from the tables: the periods, then each person's current number."""
+    statement = select(sp.c.person_id, sp.c.status, sp.c.start_date, sp.c.end_date, sp.c.source).where(
+        known(known_at)
+    )
     if statuses is not None:
         statement = statement.where(one_of_text(sp.c.status, _checked_codes(statuses)))
-    return _frame(engine, statement)
+    periods = _frame(engine, statement, bulk=True)
+    numbers = read_frame(
+        engine,
+        select(person_number.c.person_id, person_number.c.insz).where(person_number.c.replaced_at.is_(None)),
+        bulk=True,
+    ).with_columns(pl.col("person_id").cast(pl.Int64))
+    return periods.join(numbers, on="person_id").select(list(snapshot.SCHEMA))
 
 
-def _frame(engine: Engine, statement: Select[Any]) -> pl.DataFrame:
-    return read_frame(engine, statement).with_columns(pl.col("person_id").cast(pl.Int64))
+def _frame(engine: Engine, statement: Select[Any], *, bulk: bool = False) -> pl.DataFrame:
+    return read_frame(engine, statement, bulk=bulk).with_columns(pl.col("person_id").cast(pl.Int64))

@@ -9,7 +9,7 @@ current). History is never updated in place: a correction supersedes a row and i
 before writing, and a per-row foreign-key check would halve the national load rate on PostgreSQL.
 """
 
-from sqlalchemy import BigInteger, Column, Date, DateTime, Index, String, Table
+from sqlalchemy import BigInteger, Column, Date, DateTime, Index, LargeBinary, String, Table
 
 from kruispunt.store import ID, metadata
 
@@ -43,3 +43,15 @@ status_period = Table(
     Column("load_id", BigInteger, nullable=False),
     Index("ix_status_period_person", "person_id"),
 )
+
+status_snapshot = Table(
+    "status_snapshot",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("upto_seq", BigInteger, nullable=False),
+    Column("periods", BigInteger, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+)
+"""The current periods as an Arrow IPC file, exactly what the periods and mutation events said after event
+``upto_seq``: see :mod:`kruispunt.statuses.snapshot`."""

@@ -61,7 +61,7 @@ def append_events(conn: Connection, events: pl.DataFrame) -> int:
     """Append ``events`` (columns among EVENT_COLUMNS) inside the caller's transaction."""
     if events.is_empty():
         return 0
-    _serialise(conn)
+    lock_outbox(conn)
     return bulk_insert(conn, mutation_event, events)
 
 
@@ -71,11 +71,15 @@ def append_events_from(conn: Connection, query: Select[Any] | CompoundSelect[Any
     For events the database can derive from rows the caller has just written (a bulk load's periods):
     they never travel through Python, which halves what a national load sends to the database.
     """
-    _serialise(conn)
+    lock_outbox(conn)
     result = conn.execute(mutation_event.insert().from_select(list(EVENT_COLUMNS), query))
     return int(result.rowcount)
 
 
-def _serialise(conn: Connection) -> None:
+def lock_outbox(conn: Connection) -> None:
+    """Hold the outbox until the caller's transaction ends (PostgreSQL; SQLite has one writer anyway).
+
+    A writer that wants to know which sequence numbers its events got takes it before reading the newest.
+    """
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": OUTBOX_LOCK_KEY})
