@@ -84,6 +84,8 @@ def generate(persons: int, periods: int, seed: int, out: Path) -> dict[str, int]
         insz=pl.col("person_id").cast(pl.String).str.zfill(11),
         household_id=pl.lit("H") + pl.col("household_id").cast(pl.String),
     )
+    # the integer household key identity.population(..., household_keys=True) hands over beside the id
+    population = population.with_columns(household_key=pl.col("household_id").rank("dense").cast(pl.Int64))
     population.write_parquet(out / "population.parquet")
     codes = np.array(list(PERIOD_SHARES))
     start = rng.integers(

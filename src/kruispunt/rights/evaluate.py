@@ -9,7 +9,7 @@ not carry eleven million rows of "no"; :func:`kruispunt.rights.explain` answers 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -19,6 +19,7 @@ import numpy as np
 import polars as pl
 
 from kruispunt.rights.codes import StatusCodes, status_codes
+from kruispunt.rights.indexed import BoolArray, IntArray, People, Periods, day_number, islands
 from kruispunt.rights.model import Bounds, Exclusion, Ground, HeldBy, HeldWhen, Rule
 
 GRANTED, NOT_GRANTED, UNDETERMINED = "granted", "not_granted", "undetermined"
@@ -103,177 +104,180 @@ def _reference(reference: str, start: date, end: date) -> date:
     return date(start.year, month, day)
 
 
-def _days(values: pl.Series) -> np.ndarray[Any, np.dtype[np.int64]]:
-    return values.cast(pl.Int64).to_numpy()
+@dataclass(frozen=True)
+class _Unit:
+    """One period decided: its index, first and last day, reference date (as day numbers too)."""
+
+    index: int
+    start: int
+    end: int
+    reference: int
+    reference_date: date
 
 
-def _held(periods: pl.DataFrame, unit_frame: pl.DataFrame, held: HeldWhen) -> pl.DataFrame:
-    """The periods' other columns (person_id, status, ...) and each unit in which they count under ``held``.
-
-    Each period is turned into the range of unit indices it covers with a binary search over the few unit
-    boundaries, then exploded: work grows with periods, not with persons times units.
-    """
-    if held == "every_day":
-        periods = _merged(periods)
-    starts = _days(periods["start_date"])
-    ends = _days(periods["end_date"].fill_null(_OPEN_END))
-    if held == "on_reference_date":
-        refs = _days(unit_frame["reference_date"])
-        first, last = np.searchsorted(refs, starts, "left"), np.searchsorted(refs, ends, "right") - 1
-    elif held == "any_day":
-        first = np.searchsorted(_days(unit_frame["period_end"]), starts, "left")
-        last = np.searchsorted(_days(unit_frame["period_start"]), ends, "right") - 1
-    else:
-        first = np.searchsorted(_days(unit_frame["period_start"]), starts, "left")
-        last = np.searchsorted(_days(unit_frame["period_end"]), ends, "right") - 1
-    carried = [c for c in periods.columns if c not in ("start_date", "end_date")]
-    ranged = periods.select(carried).with_columns(
-        first=pl.Series(first, dtype=pl.Int32), last=pl.Series(last, dtype=pl.Int32)
-    )
-    # most periods count in a single unit (always so for one reference date): no explode for those
-    single = ranged.filter(pl.col("first") == pl.col("last")).select(*carried, unit=pl.col("first"))
-    several = (
-        ranged.filter(pl.col("first") < pl.col("last"))
-        .select(*carried, unit=pl.int_ranges("first", pl.col("last") + 1, dtype=pl.Int32))
-        .explode("unit")
-    )
-    return pl.concat([single, several])
-
-
-def _merged(periods: pl.DataFrame) -> pl.DataFrame:
-    """Adjacent or overlapping periods of one status joined, so "every day" sees continuous holding."""
-    keys = [c for c in periods.columns if c not in ("start_date", "end_date")]
-    end = pl.col("end_date").fill_null(_OPEN_END)
-    ordered = periods.sort(*keys, "start_date").with_columns(end_filled=end)
-    reach = pl.col("end_filled").cum_max().shift(1).over(keys)
-    islands = ordered.with_columns(
-        island=(reach.is_null() | (pl.col("start_date") > reach + pl.duration(days=1))).cum_sum().over(keys)
-    )
-    return (
-        islands.group_by(*keys, "island")
-        .agg(pl.col("start_date").min(), pl.col("end_filled").max().alias("end_date"))
-        .drop("island")
-    )
+def _unit_list(unit_frame: pl.DataFrame) -> list[_Unit]:
+    return [
+        _Unit(index, day_number(start), day_number(end), day_number(reference), reference)
+        for index, start, end, reference in unit_frame.select(
+            "unit", "period_start", "period_end", "reference_date"
+        ).iter_rows()
+    ]
 
 
 class _Frames:
-    """The inputs of one evaluation, prepared once: persons, households, periods of the asked statuses.
+    """The inputs of one evaluation as indexed arrays, prepared once and shared by the rule and the rules
+    its exclusions name (see :mod:`kruispunt.rights.indexed`)."""
 
-    Households are keyed by an integer ``group`` (a person without a household is a group of one, keyed
-    by minus their person_id) so the joins of a national run work on integers, not strings.
-    """
-
-    def __init__(self, population: pl.DataFrame, periods: pl.DataFrame, codes: StatusCodes) -> None:
+    def __init__(
+        self,
+        population: pl.DataFrame,
+        periods: pl.DataFrame,
+        codes: StatusCodes,
+        span: tuple[int, int],
+        wanted: Iterable[str],
+    ) -> None:
         self.codes = codes
-        self.population = population.select(
-            pl.col("person_id").cast(pl.Int64),
-            pl.col("insz").cast(pl.String),
-            pl.col("birth_date").cast(pl.Date),
-            pl.col("municipality_nis").cast(pl.String),
-            pl.col("household_id").cast(pl.String),
-            pl.col("household_role").cast(pl.String),
-        )
-        self.population = self.population.with_columns(group=_group_keys(self.population))
-        # statuses as an enum of the catalogue's codes: filters on them cost almost nothing
-        stored = pl.Enum(sorted(codes.known))
-        self.periods = periods.filter(pl.col("status").is_in(sorted(codes.known))).select(
-            pl.col("person_id").cast(pl.Int64),
-            pl.col("status").cast(pl.String).cast(stored),
-            pl.col("start_date").cast(pl.Date),
-            pl.col("end_date").cast(pl.Date),
-        )
-        self.person_group = self.population.select("person_id", "group")
+        self.people = People(population)
+        stored = codes.expand(code for code in wanted if code in codes.known)
+        self.periods = Periods(periods, self.people, stored, span)
+        self._islands: dict[str, tuple[IntArray, IntArray, IntArray]] = {}
 
-    def households(self, groups: pl.DataFrame) -> pl.DataFrame:
-        """Size and receiver of the households in ``groups`` (only those: most households hold nothing)."""
-        return _households(self.population.join(groups.select("group").unique(), on="group", how="semi"))
+    def space(self, entity: HeldBy) -> int:
+        """How many keys an entity has: persons (rows) or households (groups)."""
+        return self.people.groups if entity == "household" else self.people.size
 
-    def holders(
-        self, tests: list[tuple[int, list[str], str]], held: HeldWhen, by: HeldBy, unit_frame: pl.DataFrame
-    ) -> tuple[pl.DataFrame, str]:
-        """(key, unit, tag) of every person (key person_id) or household (key group) meeting a status test.
+    def holding(self, statuses: list[str], match: str, held: HeldWhen, by: HeldBy, unit: _Unit) -> IntArray:
+        """Keys (rows, or groups for ``by`` household) meeting a status test in one unit; keys may repeat.
 
-        ``tests`` are (tag, codes, any|all) sharing ``held`` and ``by``, answered in one pass over the
-        periods: a national rule with four grounds reads its fifteen million periods once, not four times.
+        ``match`` all: every code listed must be held (by the household: by its members together).
         """
-        # each period renamed to the code asked, so "every day" joins VT_DEPENDANT followed by VT
-        relevant = pl.concat(
-            [
-                self.periods.filter(pl.col("status").is_in(sorted(self.codes.expand([code])))).select(
-                    "person_id", "start_date", "end_date", status=pl.lit(code), tag=pl.lit(tag, pl.Int32)
-                )
-                for tag, codes, _ in tests
-                for code in codes
-            ]
-        )
-        rows = _held(relevant, unit_frame, held)
-        key = "person_id"
-        if by == "household":
-            rows = rows.join(self.person_group, on="person_id")
-            key = "group"
-        needed = pl.DataFrame(
-            [(tag, len(codes) if match == "all" else 1) for tag, codes, match in tests],
-            schema={"tag": pl.Int32, "needed": pl.UInt32},
-            orient="row",
-        )
-        if all(match == "any" for _, _, match in tests):
-            return rows.select(key, "unit", "tag"), key  # duplicates fold in the priority group-by
-        counted = rows.group_by(key, "unit", "tag").agg(pl.col("status").n_unique().alias("n"))
-        met = counted.join(needed, on="tag").filter(pl.col("n") >= pl.col("needed"))
-        return met.select(key, "unit", "tag"), key
+        asked = list(dict.fromkeys(statuses))
+        keys = [self._by(self._held(code, held, unit), by) for code in asked]
+        if match == "any":
+            return np.concatenate(keys)
+        count = np.zeros(self.space(by), np.int32)
+        for part in keys:
+            seen = np.zeros(count.size, np.bool_)
+            seen[part] = True
+            count += seen
+        return np.flatnonzero(count >= len(statuses))
 
-    def rekey(self, frame: pl.DataFrame, key: str, target: str) -> pl.DataFrame:
-        """Move (key, unit, tag) rows to the beneficiary key: a household's rows to its members, or back."""
+    def best_ground(self, grounds: list[tuple[int, Ground]], unit: _Unit) -> IntArray:
+        """Per key (row, or group for grounds held by the household), the best priority among grounds
+        that share how and by whom they are held and ask for any of their codes: one pass over the
+        periods for all of them, a national rule's fifteen million periods read once, not per ground."""
+        held, by = grounds[0][1].held, grounds[0][1].held_by
+        priority = np.full(len(self.periods.names), _NO_GROUND, np.int16)
+        for rank, ground in reversed(grounds):
+            for stored in self.codes.expand(ground.statuses):
+                if stored in self.periods.names:
+                    priority[self.periods.names.index(stored)] = rank
+        first, last = (unit.start, unit.end) if held == "any_day" else (unit.reference, unit.reference)
+        rows, ranks = self.periods.ranked(priority, int(_NO_GROUND), first, last)
+        best = np.full(self.space(by), _NO_GROUND, np.int16)
+        np.minimum.at(best, self._by(rows, by), ranks)
+        return best
+
+    def _held(self, code: str, held: HeldWhen, unit: _Unit) -> IntArray:
+        """Rows of the persons holding ``code`` (or a code counting as it) in ``unit`` as ``held`` says."""
+        if held == "every_day":
+            rows, starts, ends = self._joined(code)
+            return rows[(starts <= unit.start) & (ends >= unit.end)]
+        stored = self.codes.expand([code])
+        if held == "any_day":
+            return self.periods.held(stored, unit.start, unit.end)
+        return self.periods.held(stored, unit.reference, unit.reference)
+
+    def _joined(self, code: str) -> tuple[IntArray, IntArray, IntArray]:
+        # periods of the code and of those counting as it joined, so VT_DEPENDANT followed by VT is one
+        if code not in self._islands:
+            self._islands[code] = islands(*self.periods.of_codes(self.codes.expand([code])))
+        return self._islands[code]
+
+    def _by(self, rows: IntArray, by: HeldBy) -> IntArray:
+        return self.people.group[rows] if by == "household" else rows
+
+    def rekey(self, keys: IntArray, key: HeldBy, target: HeldBy) -> IntArray:
+        """Keys moved to the beneficiary's: a person to their household, a household to its members."""
         if key == target:
-            return frame
-        return frame.join(self.person_group, on=key).select(target, "unit", "tag")
+            return keys
+        if target == "household":
+            return self.people.group[keys]
+        return self.people.members(keys)
 
 
-_PERSON_GROUP = 1 << 62
+_NO_GROUND = np.int16(np.iinfo(np.int16).max)
 
 
-def _group_keys(population: pl.DataFrame) -> pl.Series:
-    """An integer key per household: a 62-bit hash of its id (a person alone: a flag bit + person_id).
+@dataclass(frozen=True)
+class _Candidates:
+    """Who holds a ground, per unit, in output order (unit, then person_id): the person row receiving it,
+    the unit, the priority of the winning ground, and the beneficiary's key (row, or household group)."""
 
-    Hashing is far cheaper than interning millions of strings. A second, independent hash checks that
-    no two household ids share a key; should that ever happen the exact (slower) dense rank is used.
+    rows: IntArray
+    unit: IntArray
+    priority: IntArray
+    key: IntArray
+
+
+def _candidates(rule: Rule, frames: _Frames, unit_list: list[_Unit]) -> _Candidates:
+    """Each beneficiary's best ground (lowest priority number) per unit, in output order."""
+    target = rule.beneficiary.entity
+    people = frames.people
+    parts = []
+    for unit in unit_list:
+        best = _best_grounds(rule, frames, unit)
+        keys = np.flatnonzero(best != _NO_GROUND)
+        if target == "household":
+            rows = people.in_id_order(people.receivers(keys))
+            key = people.group[rows]
+        else:
+            rows = keys if people.ascending else people.in_id_order(keys)
+            key = rows
+        parts.append((rows, np.full(rows.size, unit.index, np.int32), best[key], key))
+    if len(parts) == 1:
+        return _Candidates(*parts[0])
+    if not parts:
+        empty = np.zeros(0, np.int64)
+        return _Candidates(empty, empty, empty, empty)
+    columns = [np.concatenate(column) for column in zip(*parts, strict=True)]
+    return _Candidates(*columns)
+
+
+def _best_grounds(rule: Rule, frames: _Frames, unit: _Unit) -> IntArray:
+    """Per beneficiary key, the priority of the first ground met in ``unit`` (or none).
+
+    Grounds asking for any of their codes on a date or any day are answered together per (held,
+    held_by); the others (all codes, every day) one by one. Minima commute, so the order is free.
     """
-    household = pl.col("household_id")
-    hashed = population.select(
-        first=(household.hash(11) // 4).cast(pl.Int64), second=household.hash(29), missing=household.is_null()
-    ).with_columns(second=pl.when(pl.col("missing")).then(None).otherwise(pl.col("second")))
-    # distinct ids colliding on one hash but not the other would count differently (nulls count once)
-    if hashed["first"].filter(~hashed["missing"]).n_unique() != hashed["second"].drop_nulls().n_unique():
-        key = population.select(household.rank("dense").cast(pl.Int64))["household_id"]
-        hashed = hashed.with_columns(first=key)
-    return hashed.select(
-        pl.when(pl.col("missing"))
-        .then(pl.lit(_PERSON_GROUP, pl.Int64) + population["person_id"].cast(pl.Int64))
-        .otherwise(pl.col("first"))
-        .alias("group")
-    )["group"]
+    target = rule.beneficiary.entity
+    best = np.full(frames.space(target), _NO_GROUND, np.int16)
+    batches: dict[tuple[HeldWhen, HeldBy], list[tuple[int, Ground]]] = {}
+    for priority, ground in enumerate(rule.grounds):
+        if not _applies(ground, unit.reference_date):
+            continue
+        if ground.match == "any" and ground.held != "every_day":
+            batches.setdefault((ground.held, ground.held_by), []).append((priority, ground))
+            continue
+        keys = frames.holding(ground.statuses, ground.match, ground.held, ground.held_by, unit)
+        np.minimum.at(best, frames.rekey(keys, ground.held_by, target), np.int16(priority))
+    for (_, by), grounds in batches.items():
+        found = frames.best_ground(grounds, unit)
+        if by == target:
+            np.minimum(best, found, out=best)
+        elif target == "household":  # a person's ground counts for their household
+            held = np.flatnonzero(found != _NO_GROUND)
+            np.minimum.at(best, frames.people.group[held], found[held])
+        else:  # a household's ground counts for each member
+            np.minimum(best, found[frames.people.group], out=best)
+    return best
 
 
-def _households(population: pl.DataFrame) -> pl.DataFrame:
-    """One row per household (group): its size and the member who receives a household right.
-
-    The receiver is the head (the lowest person_id if the data name several); a household without a head
-    in the data is paid to its oldest member.
-    """
-    sizes = population.group_by("group").agg(pl.len().alias("household_size"))
-    heads = (
-        population.filter(pl.col("household_role") == "head")
-        .group_by("group")
-        .agg(pl.col("person_id").min().alias("receiver_id"))
+def _applies(ground: Ground, reference: date) -> bool:
+    """A ground counts for the units whose reference date lies within the ground's dates."""
+    return (ground.start is None or reference >= ground.start) and (
+        ground.end is None or reference <= ground.end
     )
-    headless = sizes.join(heads, on="group", how="anti").select("group")
-    oldest = (
-        population.join(headless, on="group", how="semi")
-        .sort("group", "birth_date", "person_id", nulls_last=True)
-        .unique("group", keep="first", maintain_order=True)
-        .select("group", pl.col("person_id").alias("receiver_id"))
-    )
-    return sizes.join(pl.concat([heads, oldest]), on="group")
 
 
 def evaluate_frames(
@@ -291,15 +295,48 @@ def evaluate_frames(
     """Decide ``rule`` for everyone holding a ground, per period, as a frame of :data:`DECISION_COLUMNS`.
 
     ``population``: person_id, insz, birth_date, municipality_nis, household_id, household_role (as
-    ``identity.population``). ``periods``: person_id, status, start_date, end_date (inclusive, null =
-    open; as ``statuses.periods_frame``). ``overrides`` replaces parameters by constants, for simulation;
-    ``catalogue`` supplies rules named in exclusions.
+    ``identity.population``), and optionally household_key, an integer per household (faster than the
+    string ids). ``periods``: person_id, status, start_date, end_date (inclusive, null = open; as
+    ``statuses.periods_frame``). ``overrides`` replaces parameters by constants, for simulation;
+    ``catalogue`` supplies rules named in exclusions. Rows come sorted by period_start, then person_id.
     """
     if overrides:
         rule = rule.override(parameters=dict(overrides))
-    frames = _Frames(population, periods, codes or status_codes())
     window = Window.of(on, start, end)
-    return _decide(rule, frames, units(rule, window), window, catalogue or {})
+    catalogue = catalogue or {}
+    needed = _rules_needed(rule, catalogue)
+    wanted = {code for each in needed for code in each.status_codes()}
+    frames = _Frames(population, periods, codes or status_codes(), _span(needed, window), wanted)
+    return _decide(rule, frames, units(rule, window), window, catalogue)
+
+
+def _rules_needed(rule: Rule, catalogue: Mapping[str, Rule]) -> list[Rule]:
+    """The rule and the rules its exclusions name, transitively (one not supplied fails when decided)."""
+    found = [rule]
+    seen: set[str] = set()
+    todo = list(rule.rights_referred())
+    while todo:
+        name = todo.pop()
+        if name not in seen and name in catalogue:
+            seen.add(name)
+            found.append(catalogue[name])
+            todo.extend(catalogue[name].rights_referred())
+    return found
+
+
+def _span(rules: list[Rule], window: Window) -> tuple[int, int]:
+    """The first and last day any test of these rules looks at for ``window``: periods outside it are
+    dropped before anything else is done with them (a national rule on 1 January needs only the periods
+    running on that day)."""
+    days: list[int] = []
+    for rule in rules:
+        tests = [g.held for g in rule.grounds] + [e.held for e in rule.exclusions if e.statuses is not None]
+        for unit in _unit_list(units(rule, window)):
+            if "on_reference_date" in tests:
+                days.append(unit.reference)
+            if "any_day" in tests or "every_day" in tests:
+                days.extend((unit.start, unit.end))
+    return (min(days), max(days)) if days else (0, -1)
 
 
 def _decide(
@@ -307,83 +344,31 @@ def _decide(
 ) -> pl.DataFrame:
     if unit_frame.is_empty():
         return _empty()
-    grounds = _grounds(rule, frames, unit_frame)
-    candidates = _beneficiaries(rule, frames, grounds).join(unit_frame, on="unit")
-    checks = _checks(rule, frames, candidates, unit_frame, window, catalogue)
-    return _finish(rule, checks, unit_frame)
+    unit_list = _unit_list(unit_frame)
+    found = _candidates(rule, frames, unit_list)
+    table, checks = _checks(rule, frames, found, unit_frame, unit_list, window, catalogue)
+    return _finish(rule, table, checks, found, unit_frame)
 
 
-def _empty() -> pl.DataFrame:
-    schema: dict[str, Any] = {
-        "rule": pl.String,
-        "person_id": pl.Int64,
-        "insz": pl.String,
-        "household_id": pl.String,
-        "period_start": pl.Date,
-        "period_end": pl.Date,
-        "reference_date": pl.Date,
-        "decision": pl.String,
-        "ground": pl.String,
+_SCHEMA = pl.Schema(
+    {
+        "rule": pl.String(),
+        "person_id": pl.Int64(),
+        "insz": pl.String(),
+        "household_id": pl.String(),
+        "period_start": pl.Date(),
+        "period_end": pl.Date(),
+        "reference_date": pl.Date(),
+        "decision": pl.String(),
+        "ground": pl.String(),
         "amount": AMOUNT_TYPE,
         "reasons": pl.List(pl.String),
     }
-    return pl.DataFrame(schema=schema)
+)
 
 
-def _ground_units(ground: Ground, unit_frame: pl.DataFrame) -> pl.DataFrame:
-    """The units in which a ground applies: those whose reference date lies in the ground's dates."""
-    ref = pl.col("reference_date")
-    keep = pl.lit(True)
-    if ground.start is not None:
-        keep = keep & (ref >= ground.start)
-    if ground.end is not None:
-        keep = keep & (ref <= ground.end)
-    return unit_frame.filter(keep)
-
-
-def _target(rule: Rule) -> str:
-    """The key beneficiaries are counted by: each person, or each household (group)."""
-    return "group" if rule.beneficiary.entity == "household" else "person_id"
-
-
-def _grounds(rule: Rule, frames: _Frames, unit_frame: pl.DataFrame) -> pl.DataFrame:
-    """(beneficiary key, unit, tag) for every ground each beneficiary holds; the tag is its priority."""
-    target = _target(rule)
-    applicable = pl.concat(
-        [
-            _ground_units(ground, unit_frame).select("unit", tag=pl.lit(priority, pl.Int32))
-            for priority, ground in enumerate(rule.grounds)
-        ]
-    )
-    batches: dict[tuple[HeldWhen, HeldBy], list[tuple[int, list[str], str]]] = {}
-    for priority, ground in enumerate(rule.grounds):
-        batches.setdefault((ground.held, ground.held_by), []).append(
-            (priority, ground.statuses, ground.match)
-        )
-    found = []
-    for (held, by), tests in batches.items():
-        rows, key = frames.holders(tests, held, by, unit_frame)
-        found.append(frames.rekey(rows, key, target).join(applicable, on=["unit", "tag"], how="semi"))
-    return pl.concat(found)
-
-
-def _beneficiaries(rule: Rule, frames: _Frames, grounds: pl.DataFrame) -> pl.DataFrame:
-    """One row per beneficiary and unit, with the winning ground, the receiving person, household size."""
-    names = pl.DataFrame(
-        {"priority": list(range(len(rule.grounds))), "ground": [g.ground for g in rule.grounds]},
-        schema={"priority": pl.Int32, "ground": pl.String},
-    )
-    target = _target(rule)
-    best = (
-        grounds.group_by(target, "unit").agg(pl.col("tag").min().alias("priority")).join(names, on="priority")
-    )
-    if target == "person_id":
-        people = best.join(frames.population, on="person_id")
-        sizes = frames.households(people).drop("receiver_id")
-        return people.join(sizes, on="group").drop("priority")
-    sizes = frames.households(best)
-    receivers = best.join(sizes, on="group").rename({"receiver_id": "person_id"})
-    return receivers.join(frames.population.drop("group"), on="person_id").drop("priority")
+def _empty() -> pl.DataFrame:
+    return pl.DataFrame(schema=_SCHEMA)
 
 
 def _parameter_per_unit(rule: Rule, name: str, unit_frame: pl.DataFrame) -> pl.Series:
@@ -421,105 +406,123 @@ def _age(reference: pl.Expr, birth: pl.Expr) -> pl.Expr:
     return reference.dt.year() - birth.dt.year() - before_birthday.cast(pl.Int32)
 
 
+_Check = tuple[pl.Expr, str, str]  # true / false / null (unknown), reason when false, reason when unknown
+
+
 def _checks(
     rule: Rule,
     frames: _Frames,
-    candidates: pl.DataFrame,
+    found: _Candidates,
     unit_frame: pl.DataFrame,
+    unit_list: list[_Unit],
     window: Window,
     catalogue: Mapping[str, Rule],
-) -> pl.DataFrame:
-    """Add one Kleene column per condition (true / false / null = unknown) and its reason code."""
-    checks: list[tuple[str, pl.Expr, str, str]] = [
+) -> tuple[pl.DataFrame, list[_Check]]:
+    """The candidates with what the conditions read, and one Kleene test per condition with its reasons.
+
+    Columns are gathered by row and unit number from the population and the few units: no joins.
+    """
+    conditions = rule.conditions
+    people = frames.people
+    wanted = ["person_id", "insz", "household_id", "birth_date"]
+    if conditions.residence is not None:
+        wanted.append("municipality_nis")
+    rows, per_unit = pl.Series(found.rows), pl.Series(found.unit)
+    table = pl.concat(
+        [
+            people.frame.select(pl.col(wanted).gather(rows)),
+            unit_frame.select(pl.col("period_start", "period_end", "reference_date").gather(per_unit)),
+        ],
+        how="horizontal",
+    )
+    if conditions.household_size is not None or rule.amount.per == "member":
+        table = table.with_columns(household_size=pl.Series(people.sizes[people.group[found.rows]]))
+    checks: list[_Check] = [
         (
-            "born",
             pl.col("birth_date").is_null() | (pl.col("birth_date") <= pl.col("period_end")),
             "NOT_BORN",
             "NOT_BORN",
-        ),
+        )
     ]
-    table = candidates
-    conditions = rule.conditions
     if conditions.residence is not None:
         inside = pl.col("municipality_nis").is_in(conditions.residence.municipalities)
-        checks.append(("residence", inside, "OUTSIDE_AREA", "MISSING_ADDRESS"))
+        checks.append((inside, "OUTSIDE_AREA", "MISSING_ADDRESS"))
     for name, bounds, value, missing in (
         ("age", conditions.age, _age(pl.col("reference_date"), pl.col("birth_date")), "MISSING_BIRTH_DATE"),
         ("household_size", conditions.household_size, pl.col("household_size"), "MISSING_HOUSEHOLD"),
     ):
         if bounds is None:
             continue
-        limits = unit_frame.select("unit")
+        limits = {}
         for end in ("min", "max"):
             column = _bound_column(rule, bounds, end, unit_frame)
             if column is not None:
-                limits = limits.with_columns(column.alias(f"{name}_{end}"))
-        table = table.join(limits, on="unit")
+                limits[f"{name}_{end}"] = column.gather(per_unit)
+        table = table.with_columns(**limits)
         lower = f"{name}_min" if bounds.min else None
         upper = f"{name}_max" if bounds.max else None
-        checks.append((name, _within(value, lower, upper), f"{name.upper()}_OUT_OF_RANGE", missing))
+        checks.append((_within(value, lower, upper), f"{name.upper()}_OUT_OF_RANGE", missing))
     for index, exclusion in enumerate(rule.exclusions):
-        hit = _excluded(rule, exclusion, frames, unit_frame, window, catalogue)
         flag = f"excluded_{index}"
-        table = table.join(hit.with_columns(pl.lit(True).alias(flag)), on=[_target(rule), "unit"], how="left")
+        hit = _excluded(rule, exclusion, frames, found, unit_list, window, catalogue)
+        table = table.with_columns(pl.Series(flag, hit))
         reason = (
             f"EXCLUDED_BY:{exclusion.right}"
             if exclusion.right
             else "EXCLUDED_STATUS:" + "+".join(exclusion.statuses or [])
         )
-        checks.append((flag, pl.col(flag).is_null(), reason, reason))
+        checks.append((pl.col(flag).not_(), reason, reason))
     if rule.beneficiary.entity == "household":
         known = pl.when(pl.col("household_id").is_not_null()).then(pl.lit(True))
-        checks.append(("household", known, "MISSING_HOUSEHOLD", "MISSING_HOUSEHOLD"))
-    results = [expr.alias(f"ok_{name}") for name, expr, _, _ in checks]
-    reasons = [
-        pl.when(pl.col(f"ok_{name}").not_())
-        .then(pl.lit(no))
-        .when(pl.col(f"ok_{name}").is_null())
-        .then(pl.lit(unknown))
-        for name, _, no, unknown in checks
-    ]
-    return table.with_columns(results).with_columns(
-        decision_ok=pl.all_horizontal([f"ok_{name}" for name, *_ in checks]),
-        failures=pl.concat_list(reasons).list.drop_nulls(),
-    )
+        checks.append((known, "MISSING_HOUSEHOLD", "MISSING_HOUSEHOLD"))
+    return table, checks
 
 
 def _excluded(
     rule: Rule,
     exclusion: Exclusion,
     frames: _Frames,
-    unit_frame: pl.DataFrame,
+    found: _Candidates,
+    unit_list: list[_Unit],
     window: Window,
     catalogue: Mapping[str, Rule],
-) -> pl.DataFrame:
-    """(beneficiary key, unit) of candidates an exclusion strikes out."""
+) -> BoolArray:
+    """Per candidate: does this exclusion strike them out?"""
+    target = rule.beneficiary.entity
+    hit = np.zeros(found.rows.size, np.bool_)
     if exclusion.statuses is not None:
-        tests = [(0, exclusion.statuses, "any")]
-        hit, key = frames.holders(tests, exclusion.held, exclusion.held_by, unit_frame)
-        return frames.rekey(hit, key, _target(rule)).select(_target(rule), "unit").unique()
+        for unit in unit_list:
+            keys = frames.holding(exclusion.statuses, "any", exclusion.held, exclusion.held_by, unit)
+            _mark(hit, found, unit, frames.rekey(keys, exclusion.held_by, target), frames.space(target))
+        return hit
     if exclusion.right is None or exclusion.right not in catalogue:
         raise EvaluationError(f"rule {rule.id} excludes right {exclusion.right!r}, which was not supplied")
     other = catalogue[exclusion.right]
     granted = _decide(other, frames, units(other, window), window, catalogue).filter(
         pl.col("decision") == GRANTED
     )
-    overlapping = granted.select("person_id", "period_start", "period_end").join(
-        unit_frame.rename({"period_start": "unit_start", "period_end": "unit_end"}), how="cross"
-    )
-    hit = overlapping.filter(
-        (pl.col("period_start") <= pl.col("unit_end")) & (pl.col("period_end") >= pl.col("unit_start"))
-    )
-    rows = hit.select("person_id", "unit", tag=pl.lit(0, pl.Int32)).unique()
-    return frames.rekey(rows, "person_id", _target(rule)).select(_target(rule), "unit").unique()
+    rows = frames.people.rows_of(granted["person_id"].to_numpy())
+    starts = granted["period_start"].cast(pl.Int64).to_numpy()
+    ends = granted["period_end"].cast(pl.Int64).to_numpy()
+    for unit in unit_list:
+        overlapping = rows[(starts <= unit.end) & (ends >= unit.start)]
+        _mark(hit, found, unit, frames.rekey(overlapping, "person", target), frames.space(target))
+    return hit
 
 
-def _amounts(rule: Rule, unit_frame: pl.DataFrame) -> pl.DataFrame:
-    """Per unit: the base amount in cents, the parameter reference used, and the months in the unit."""
-    cents, references = [], []
+def _mark(hit: BoolArray, found: _Candidates, unit: _Unit, keys: IntArray, space: int) -> None:
+    struck = np.zeros(space, np.bool_)
+    struck[keys] = True
+    here = found.unit == unit.index
+    hit[here] = struck[found.key[here]]
+
+
+def _base_cents(rule: Rule, unit_frame: pl.DataFrame) -> IntArray:
+    """Per unit: the amount in cents in force on its reference date (a loop over units, not persons)."""
+    cents = []
     for reference in unit_frame["reference_date"]:
         if rule.amount.value is not None:
-            value, cited = rule.amount.value, rule.legal_basis.reference
+            value = rule.amount.value
         else:
             assert rule.amount.parameter is not None
             found = rule.parameter_value(rule.amount.parameter, reference)
@@ -527,59 +530,91 @@ def _amounts(rule: Rule, unit_frame: pl.DataFrame) -> pl.DataFrame:
                 raise EvaluationError(
                     f"rule {rule.id}: parameter {rule.amount.parameter!r} has no value on {reference}"
                 )
-            value, cited = found.value, found.reference
+            value = found.value
         cents.append(int((value * 100).to_integral_value()))
-        references.append(cited)
-    months = (
-        (pl.col("period_end").dt.year() * 12 + pl.col("period_end").dt.month())
-        - (pl.col("period_start").dt.year() * 12 + pl.col("period_start").dt.month())
-        + 1
-    )
-    return unit_frame.select(
-        "unit",
-        base_cents=pl.Series(cents, dtype=pl.Int64),
-        amount_reference=pl.Series(references, dtype=pl.String),
-        months=months.cast(pl.Int64),
-    )
+    return np.array(cents, np.int64)
 
 
-def _finish(rule: Rule, table: pl.DataFrame, unit_frame: pl.DataFrame) -> pl.DataFrame:
-    multiplier = {
-        "period": pl.lit(1, pl.Int64),
-        "month": pl.col("months"),
-        "member": pl.col("household_size"),
-    }
-    decision = (
-        pl.when(pl.col("decision_ok"))
-        .then(pl.lit(GRANTED))
-        .when(pl.col("decision_ok").not_())
-        .then(pl.lit(NOT_GRANTED))
-        .otherwise(pl.lit(UNDETERMINED))
-    )
-    cents = pl.col("base_cents") * multiplier[rule.amount.per].cast(pl.Int64)
-    return (
-        table.join(_amounts(rule, unit_frame), on="unit")
-        .with_columns(decision=decision)
-        .select(
-            pl.lit(rule.id).alias("rule"),
-            "person_id",
-            "insz",
-            "household_id",
-            "period_start",
-            "period_end",
-            "reference_date",
-            "decision",
-            "ground",
-            pl.when(pl.col("decision") == GRANTED)
-            .then(cents.cast(AMOUNT_TYPE) / 100)
-            .cast(AMOUNT_TYPE)
-            .alias("amount"),
-            pl.when(pl.col("decision") == GRANTED)
-            .then(pl.concat_list(pl.lit("GROUND:") + pl.col("ground")))
-            .otherwise(pl.col("failures"))
-            .alias("reasons"),
+def _months(unit_frame: pl.DataFrame) -> IntArray:
+    start, end = pl.col("period_start"), pl.col("period_end")
+    months = (end.dt.year() * 12 + end.dt.month()) - (start.dt.year() * 12 + start.dt.month()) + 1
+    return unit_frame.select(months.cast(pl.Int64)).to_series().to_numpy()
+
+
+def _outcomes(rule: Rule, table: pl.DataFrame, checks: list[_Check], found: _Candidates) -> pl.DataFrame:
+    """Per candidate its decision, reasons and ground, without building a list on every row.
+
+    The check results of a candidate make one number (a base-3 digit per check: yes, no, unknown); the
+    few numbers that occur are decided once (Kleene logic: one definite "no" wins over missing data,
+    missing data wins over "yes") and gathered. A granted candidate's reason is its ground.
+    """
+    state = [
+        pl.when(test).then(0).when(test.not_()).then(1).otherwise(2) * 3**i
+        for i, (test, _, _) in enumerate(checks)
+    ]
+    combination = table.select(pl.sum_horizontal(state).cast(pl.Int64)).to_series()
+    present = [value for value in combination.unique().to_list() if value != 0]
+    present.sort()
+    decisions = [GRANTED] * len(rule.grounds)
+    reasons = [[f"GROUND:{ground.ground}"] for ground in rule.grounds]
+    for value in present:
+        states = [value // 3**i % 3 for i in range(len(checks))]
+        decisions.append(NOT_GRANTED if 1 in states else UNDETERMINED)
+        reasons.append(
+            [(no, unknown)[s - 1] for s, (_, no, unknown) in zip(states, checks, strict=True) if s]
         )
-        .sort("period_start", "person_id")
+    lookup = pl.DataFrame(
+        {"decision": decisions, "reasons": reasons},
+        schema={"decision": pl.String, "reasons": pl.List(pl.String)},
+    )
+    values = combination.to_numpy()
+    granted = values == 0
+    slot = np.where(
+        granted, found.priority, len(rule.grounds) + np.searchsorted(np.array(present, np.int64), values)
+    )
+    names = pl.Series("ground", [ground.ground for ground in rule.grounds], dtype=pl.String)
+    return lookup.select(pl.all().gather(pl.Series(slot))).with_columns(
+        names.gather(pl.Series(found.priority)), granted=pl.Series(granted)
+    )
+
+
+def _amounts(
+    rule: Rule, table: pl.DataFrame, found: _Candidates, granted: BoolArray, unit_frame: pl.DataFrame
+) -> pl.Series:
+    """The amount of each granted candidate: a few distinct amounts (per unit, times the months or the
+    members) turned into decimals once and gathered; null for a decision not granted."""
+    base = _base_cents(rule, unit_frame)
+    if rule.amount.per == "month":
+        base = base * _months(unit_frame)
+    if rule.amount.per == "member":
+        members = table["household_size"].cast(pl.Int64).to_numpy()
+        widest = int(members.max()) + 1 if members.size else 1
+        cents: IntArray = (base[:, None] * np.arange(widest)[None, :]).ravel()
+        slot = found.unit.astype(np.int64) * widest + members
+    else:
+        cents, slot = base, found.unit.astype(np.int64)
+    values = pl.Series("amount", [*cents.tolist(), None], dtype=pl.Int64)
+    decimals = (values.cast(AMOUNT_TYPE) / 100).cast(AMOUNT_TYPE)
+    return decimals.gather(pl.Series(np.where(granted, slot, cents.size)))
+
+
+def _finish(
+    rule: Rule, table: pl.DataFrame, checks: list[_Check], found: _Candidates, unit_frame: pl.DataFrame
+) -> pl.DataFrame:
+    decided = _outcomes(rule, table, checks, found)
+    amount = _amounts(rule, table, found, decided["granted"].to_numpy(), unit_frame)
+    return table.select(
+        pl.lit(rule.id).alias("rule"),
+        "person_id",
+        "insz",
+        "household_id",
+        "period_start",
+        "period_end",
+        "reference_date",
+        decided["decision"],
+        decided["ground"],
+        amount,
+        decided["reasons"],
     )
 
 

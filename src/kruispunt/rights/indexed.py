@@ -1,0 +1,309 @@
+"""The population and the status periods as numpy arrays indexed by position, for the evaluation engine.
+
+A national evaluation groups eleven million persons into five million households and looks up fifteen
+million periods' holders. Done as hash joins and group-bys over keys this costs seconds; here every person
+is a row number and every household a dense integer *group*, so looking up a holder's household, a
+household's size or its receiver is an array index: a gather or a scatter, no hashing, no sorting.
+
+Persons are rows of the population frame; ``person_id`` order is kept (the engine's output is sorted by
+it). Households are groups ``0 .. households - 1``; a person without a household is a group of their own,
+numbered after the households. An integer ``household_key`` column (one value per household, as
+``identity.population(..., household_keys=True)`` hands over) spares ranking the household ids, which
+are strings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+IntArray = np.ndarray[Any, np.dtype[np.integer[Any]]]
+BoolArray = np.ndarray[Any, np.dtype[np.bool_]]
+OPEN = np.int64(np.iinfo(np.int32).max)  # the end day of a period still running
+_EPOCH = date(1970, 1, 1)
+_BIAS = 1 << 31
+# an id range up to this many times the number of persons is indexed by a direct lookup table
+_DENSE_FACTOR = 4
+POPULATION_COLUMNS: dict[str, Any] = {
+    "person_id": pl.Int64,
+    "insz": pl.String,
+    "birth_date": pl.Date,
+    "municipality_nis": pl.String,
+    "household_id": pl.String,
+    "household_role": pl.String,
+}
+
+
+def day_number(day: date) -> int:
+    """A date as the day count Polars uses for its Date type."""
+    return (day - _EPOCH).days
+
+
+def _days(column: pl.Series, missing: int) -> IntArray:
+    return column.cast(pl.Date).cast(pl.Int64).fill_null(missing).to_numpy()
+
+
+class _Lookup:
+    """person_id -> row: an offset (ids ascending without gaps, the usual case), a table, or a search."""
+
+    def __init__(self, ids: pl.Series) -> None:
+        self.size = ids.len()
+        self.low = int(ids.min() or 0) if self.size else 0  # type: ignore[arg-type]
+        self.span = int(ids.max()) - self.low + 1 if self.size else 0  # type: ignore[arg-type]
+        self.ascending = ids.is_sorted() and (self.span == self.size or _strictly_ascending(ids))
+        self.offset = self.ascending and self.span == self.size
+        self.table: IntArray | None = None
+        self.sorted_ids: IntArray | None = None
+        self.order: IntArray | None = None
+        if self.offset:
+            return
+        values = ids.to_numpy()
+        if self.span <= _DENSE_FACTOR * self.size + 1024:
+            self.table = np.full(self.span, -1, np.int64)
+            self.table[values - self.low] = np.arange(self.size)
+        else:
+            self.order = np.argsort(values, kind="stable")
+            self.sorted_ids = values[self.order]
+
+    def rows(self, ids: IntArray) -> IntArray:
+        """The row of each id; -1 for ids not in the population."""
+        if self.size == 0:
+            return np.full(ids.size, -1, np.int64)
+        if self.sorted_ids is not None and self.order is not None:
+            at = np.minimum(np.searchsorted(self.sorted_ids, ids), self.size - 1)
+            return np.where(self.sorted_ids[at] == ids, self.order[at], -1)
+        shifted = ids - self.low
+        inside = (shifted >= 0) & (shifted < self.span)
+        if self.offset:
+            shifted[~inside] = -1
+            return shifted
+        assert self.table is not None
+        return np.where(inside, self.table[np.where(inside, shifted, 0)], -1)
+
+
+def _strictly_ascending(ids: pl.Series) -> bool:
+    values = ids.to_numpy()
+    return bool(np.all(values[1:] > values[:-1]))
+
+
+class People:
+    """The population by row, its households as dense groups, and what a household right needs of them."""
+
+    def __init__(self, population: pl.DataFrame) -> None:
+        keyed = "household_key" in population.columns
+        self.frame = population.select(
+            *(pl.col(name).cast(dtype) for name, dtype in POPULATION_COLUMNS.items()),
+            *([pl.col("household_key").cast(pl.Int64)] if keyed else []),
+        )
+        self.size = self.frame.height
+        self.lookup = _Lookup(self.frame["person_id"])
+        self.ascending = self.lookup.ascending
+
+    @cached_property
+    def ids(self) -> IntArray:
+        return self.frame["person_id"].to_numpy()
+
+    @cached_property
+    def _order(self) -> IntArray:
+        """Rows in person_id order (only built when the frame is not already in that order)."""
+        return np.argsort(self.ids, kind="stable")
+
+    @cached_property
+    def _position(self) -> IntArray:
+        """Each row's place in person_id order."""
+        if self.ascending:
+            return np.arange(self.size)
+        position = np.empty(self.size, np.int64)
+        position[self._order] = np.arange(self.size)
+        return position
+
+    def in_id_order(self, rows: IntArray) -> IntArray:
+        """Distinct rows, ordered by person_id, without sorting: a mark per person, read in order."""
+        marked = np.zeros(self.size, np.bool_)
+        marked[rows] = True
+        if self.ascending:
+            return np.flatnonzero(marked)
+        return self._order[marked[self._order]]
+
+    def rows_of(self, person_ids: IntArray) -> IntArray:
+        return self.lookup.rows(person_ids)
+
+    @cached_property
+    def _grouping(self) -> tuple[IntArray, int]:
+        household = self.frame["household_id"]
+        alone: BoolArray = household.is_null().to_numpy()
+        lone = int(alone.sum())
+        key = self.frame["household_key"] if "household_key" in self.frame.columns else None
+        if key is None or key.null_count() != lone:
+            # the ids ranked: exact, and only paid when the caller gave no integer keys
+            key = household.rank("dense").cast(pl.Int64)
+        group, households = _dense(key, lone)
+        if lone:
+            group[alone] = households + np.arange(lone, dtype=np.int32)
+        return group, households + lone
+
+    @property
+    def group(self) -> IntArray:
+        """Each row's group: its household, or itself alone."""
+        return self._grouping[0]
+
+    @property
+    def groups(self) -> int:
+        return self._grouping[1]
+
+    @cached_property
+    def sizes(self) -> IntArray:
+        """Members per group."""
+        return np.bincount(self.group, minlength=self.groups)
+
+    def members(self, groups: IntArray) -> IntArray:
+        """Every row belonging to one of ``groups``."""
+        wanted = np.zeros(self.groups, np.bool_)
+        wanted[groups] = True
+        return np.flatnonzero(wanted[self.group])
+
+    @cached_property
+    def _heads(self) -> IntArray:
+        """Per group, the row of its head with the lowest person_id (-1: no head in the data)."""
+        heads = np.flatnonzero((self.frame["household_role"] == "head").fill_null(False).to_numpy())
+        first = np.full(self.groups, self.size, np.int64)
+        np.minimum.at(first, self.group[heads], self._position[heads] if not self.ascending else heads)
+        rows = first if self.ascending else self._order[np.minimum(first, self.size - 1)]
+        rows[first == self.size] = -1
+        return rows
+
+    def receivers(self, groups: IntArray) -> IntArray:
+        """The member receiving a household right: the head; without a head, the oldest member.
+
+        Among several heads the lowest person_id; among members born the same day (or with no known birth
+        date, who come last) the lowest person_id.
+        """
+        found = self._heads[groups]
+        headless = groups[found < 0]
+        if headless.size:
+            rows = self.members(headless)
+            oldest = (
+                pl.DataFrame(
+                    {
+                        "group": self.group[rows],
+                        "birth_date": self.frame["birth_date"].gather(rows),
+                        "person_id": self.frame["person_id"].gather(rows),
+                        "row": rows,
+                    }
+                )
+                .sort("group", "birth_date", "person_id", nulls_last=True)
+                .unique("group", keep="first", maintain_order=True)
+            )
+            chosen = np.full(self.groups, -1, np.int64)
+            chosen[oldest["group"].to_numpy()] = oldest["row"].to_numpy()
+            found[found < 0] = chosen[headless]
+        return found
+
+
+def _dense(key: pl.Series, lone: int) -> tuple[IntArray, int]:
+    """Integer household keys made dense: an offset when they are (nearly) dense already, else ranked."""
+    if key.len() == lone:
+        return np.zeros(key.len(), np.int32), 0
+    low, high = int(key.min()), int(key.max())  # type: ignore[arg-type]
+    if high - low + 1 > _DENSE_FACTOR * key.len() + 1024:
+        key = key.rank("dense").cast(pl.Int64)
+        low, high = 1, int(key.max())  # type: ignore[arg-type]
+    dense = (key.fill_null(low) - low).cast(pl.Int32)
+    group = dense.to_numpy(writable=True) if lone else dense.to_numpy()
+    return group, high - low + 1
+
+
+class Periods:
+    """Status periods as compact arrays: the holder's row, the status, the first and last day.
+
+    Only periods that can matter are kept, in one pass over the frame: touching the span of days the
+    rules look at (compared first: dates are cheap, status strings are not), of a status asked for, and
+    of a person in the population.
+    """
+
+    def __init__(
+        self, periods: pl.DataFrame, people: People, wanted: Iterable[str], span: tuple[int, int]
+    ) -> None:
+        self.names = sorted(set(wanted))
+        status = pl.col("status").cast(pl.String).cast(pl.Enum(self.names), strict=False).to_physical()
+        end = pl.col("end_date").cast(pl.Date).cast(pl.Int32).fill_null(int(OPEN))
+        start = pl.col("start_date").cast(pl.Date).cast(pl.Int32)
+        person = pl.col("person_id").cast(pl.Int64)
+        lookup = people.lookup
+        # ids without gaps (the usual case): the row is the id less the first, worked out in the same pass
+        holder = (person - lookup.low).alias("row") if lookup.offset else person.alias("row")
+        wanted_rows = (pl.col("row") >= 0) & (pl.col("row") < lookup.size) if lookup.offset else pl.lit(True)
+        compact = (
+            periods.lazy()
+            .filter((end >= span[0]) & (start <= span[1]))
+            .select(holder, status.alias("code"), start.alias("start"), end.alias("end"))
+            .filter(pl.col("code").is_not_null() & wanted_rows)
+            .collect()
+        )
+        self.rows = compact["row"].to_numpy()
+        self.code = compact["code"].to_numpy()
+        self.start = compact["start"].to_numpy()
+        self.end = compact["end"].to_numpy()
+        if not lookup.offset:
+            rows = people.rows_of(self.rows)
+            known = rows >= 0
+            self.rows, self.code = rows[known], self.code[known]
+            self.start, self.end = self.start[known], self.end[known]
+
+        self._dates: dict[tuple[int, int], BoolArray] = {}
+
+    def _of(self, stored: Iterable[str]) -> BoolArray:
+        """Per period: is its status one of ``stored``? (a lookup in a table of the few codes)"""
+        table = np.zeros(len(self.names), np.bool_)
+        for code in stored:
+            if code in self.names:
+                table[self.names.index(code)] = True
+        picked: BoolArray = table[self.code]
+        return picked
+
+    def of_codes(self, stored: Iterable[str]) -> tuple[IntArray, IntArray, IntArray]:
+        """(rows, starts, ends) of the periods of these stored codes."""
+        picked = self._of(stored)
+        return self.rows[picked], self.start[picked].astype(np.int64), self.end[picked].astype(np.int64)
+
+    def ranked(self, rank: IntArray, none: int, first: int, last: int) -> tuple[IntArray, IntArray]:
+        """Rows and rank (``rank`` per code) of the periods running on a day from ``first`` to ``last``
+        whose code has a rank other than ``none``."""
+        ranks = rank[self.code]
+        picked = self._running(first, last) & (ranks != none)
+        return self.rows[picked], ranks[picked]
+
+    def _running(self, first: int, last: int) -> BoolArray:
+        if (first, last) not in self._dates:
+            # grounds and exclusions of one unit share the dates: the test is made once
+            self._dates = {(first, last): (self.start <= last) & (self.end >= first)}
+        return self._dates[(first, last)]
+
+    def held(self, stored: Iterable[str], first: int, last: int) -> IntArray:
+        """Rows of the holders of these codes on at least one day from ``first`` to ``last``."""
+        return self.rows[self._running(first, last) & self._of(stored)]
+
+
+def islands(rows: IntArray, starts: IntArray, ends: IntArray) -> tuple[IntArray, IntArray, IntArray]:
+    """One person's periods that touch or overlap joined into one, so "every day" sees continuous holding.
+
+    Sorted by person and start, a running maximum of the ends (person in the high bits, so it restarts
+    with each person) tells whether a period begins after everything before it has ended, plus a day.
+    """
+    if rows.size == 0:
+        return rows, starts, ends
+    order = np.lexsort((starts, rows))
+    rows, starts, ends = rows[order], starts[order], ends[order]
+    # days biased to be non-negative in 32 bits (periods may start before 1970)
+    reach = np.maximum.accumulate((rows << 32) | (ends + _BIAS)) & 0xFFFFFFFF
+    reach = reach - _BIAS
+    new = np.ones(rows.size, np.bool_)
+    new[1:] = (rows[1:] != rows[:-1]) | (starts[1:] > reach[:-1] + 1)
+    first = np.flatnonzero(new)
+    last = np.r_[first[1:] - 1, rows.size - 1]
+    return rows[first], starts[first], reach[last]
