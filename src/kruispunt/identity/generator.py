@@ -24,6 +24,21 @@ def _check_digits(
     return 97 - base % 97
 
 
+def _civil(days: npt.NDArray[np.int64]) -> tuple[npt.NDArray[np.int64], ...]:
+    """Year, month and day of days since 1970-01-01, in integer arithmetic (H. Hinnant's
+    ``civil_from_days``): several times faster than numpy's conversions to months and years."""
+    shifted = days + 719_468  # days since 0000-03-01, so that leap days end a year
+    era = shifted // 146_097
+    day_of_era = shifted - era * 146_097
+    year_of_era = (day_of_era - day_of_era // 1460 + day_of_era // 36_524 - day_of_era // 146_096) // 365
+    day_of_year = day_of_era - (365 * year_of_era + year_of_era // 4 - year_of_era // 100)
+    month_from_march = (5 * day_of_year + 2) // 153
+    day = day_of_year - (153 * month_from_march + 2) // 5 + 1
+    month = np.where(month_from_march < 10, month_from_march + 3, month_from_march - 9)
+    year = year_of_era + era * 400 + (month <= 2)
+    return year, month, day
+
+
 def insz_numbers(
     birth_dates: npt.NDArray[np.datetime64],
     male: npt.NDArray[np.bool_],
@@ -54,11 +69,8 @@ def insz_values(
     For national-scale work: numpy text arrays cost far more than the arithmetic, and callers that build
     their own text columns (``kruispunt.synth``) format the integers in one go.
     """
-    days = birth_dates.astype("datetime64[D]")
-    years = days.astype("datetime64[Y]").astype(np.int64) + 1970
-    months = days.astype("datetime64[M]").astype(np.int64) % 12 + 1
-    mday = (days - days.astype("datetime64[M]")).astype(np.int64) + 1
-    offsets = np.zeros(len(days), dtype=np.int64) if bis_offset is None else bis_offset.astype(np.int64)
+    years, months, mday = _civil(birth_dates.astype("datetime64[D]").astype(np.int64))
+    offsets = np.zeros(len(years), dtype=np.int64) if bis_offset is None else bis_offset.astype(np.int64)
     group = (years * 10_000 + (months + offsets) * 100 + mday) * 2 + male.astype(np.int64)
     order = np.argsort(group, kind="stable")
     sorted_group = group[order]
