@@ -379,31 +379,41 @@ def _run_chunks(engine: Engine, job_id: int, pause: float) -> None:
             pending.result()
 
 
-def _audit_frame(row: Any, checked: pl.DataFrame, kbo: str, elapsed_us: int) -> pl.DataFrame:
-    job_digest = digest("batch", row.id, row.message_id, row.service, str(row.at))
-    return checked.select(
-        pl.lit(now()).alias("recorded_at"),
-        pl.lit(row.service).alias("service"),
-        pl.when(pl.col("reason").is_null())
-        .then(pl.lit("answered"))
-        .otherwise(pl.lit("refused"))
-        .alias("outcome"),
+def _audit(row: Any, checked: pl.DataFrame, kbo: str, elapsed_us: int) -> Prepared:
+    """One audit record per line, as a single consultation of that line would be logged.
+
+    What the job fixes is a constant (written once, not per line); the refusal decides the rest: an invalid
+    number is refused before a deliberation is chosen, and only an answered line has a person, a capacity
+    and a provider, as in :meth:`kruispunt.network.hub.Hub._entry`.
+    """
+    answered = pl.col("reason").is_null()
+    lines = checked.select(
+        pl.when(answered).then(pl.lit("answered")).otherwise(pl.lit("refused")).alias("outcome"),
         batch_checks.http_status(pl.col("reason")).alias("http_status"),
-        pl.lit(job_digest).alias("request_digest"),  # the request is the batch; the message id names the line
-        pl.lit(elapsed_us // max(1, checked.height)).alias("hub_us"),
-        pl.lit(int(row.partner_id)).alias("partner_id"),
-        pl.lit(kbo).alias("requester"),
         pl.format("batch-{}:{}", pl.lit(row.id), pl.col("line")).alias("message_id"),
         "insz",
         "person_id",
-        pl.lit(row.end_user).alias("end_user"),
-        pl.lit(row.case_reference).alias("case_reference"),
-        pl.lit(row.purpose).alias("purpose"),
-        pl.lit(row.deliberation).alias("deliberation"),
-        pl.when(pl.col("reason").is_null()).then(pl.col("capacity")).alias("capacity"),
+        pl.when(~pl.col("reason").eq_missing(Reason.INVALID_INSZ.value))
+        .then(pl.lit(row.deliberation))
+        .alias("deliberation"),
+        "capacity",
         "reason",
-        pl.lit("hub").alias("provider"),
+        pl.when(answered).then(pl.lit("hub")).alias("provider"),
     )
+    constants = {
+        "recorded_at": now(),
+        "service": row.service,
+        # the request is the batch; the message id names the line
+        "request_digest": digest("batch", row.id, row.message_id, row.service, str(row.at)),
+        "hub_us": elapsed_us // max(1, checked.height),
+        "partner_id": int(row.partner_id),
+        "requester": kbo,
+        "end_user": row.end_user,
+        "case_reference": row.case_reference,
+        "purpose": row.purpose,
+        "provider_us": None,
+    }
+    return prepare(lines, constants)
 
 
 def _parquet(frame: pl.DataFrame) -> bytes:
@@ -431,7 +441,7 @@ def _prepare_chunk(
     checked = batch_checks.check(part, ref)
     answered = checked.filter(pl.col("reason").is_null())
     refused = checked.filter(pl.col("reason").is_not_null())
-    audit = _audit_frame(row, checked, kbo, (time.perf_counter_ns() - started) // 1000)
+    audit = _audit(row, checked, kbo, (time.perf_counter_ns() - started) // 1000)
     return _Chunk(
         chunk_no,
         part.height,
@@ -439,7 +449,7 @@ def _prepare_chunk(
         refused.height,
         _parquet(answered.select(RESULT_COLUMNS)),
         _parquet(refused.select(REJECT_COLUMNS)),
-        prepare(audit),
+        audit,
     )
 
 

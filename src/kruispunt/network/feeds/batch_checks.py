@@ -4,22 +4,32 @@ The order and the reasons are the exchange's: a malformed INSZ (``invalid_insz``
 does not know or the partner never integrated (``not_integrated``); integrations in no capacity the
 deliberation requires (``capacity_not_covered``); none covering the date (``outside_integration_period``).
 A line that passes gets the statuses the deliberation allows, as the single call's answer lists them.
+
+What the lines are checked against is read once per run, as frames: the numbers of the persons the partner
+integrated (any of their numbers, a replaced BIS number included, as the single call resolves them) with
+what their integrations allow on the date, and the allowed statuses of those persons on that date. A chunk
+is then a column validation and two joins.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import polars as pl
-from sqlalchemy import Engine
+from sqlalchemy import ColumnElement, Engine, false, literal_column, or_, select
 
-from kruispunt import identity, statuses
+from kruispunt import identity
+from kruispunt.identity.tables import person_number
 from kruispunt.network.deliberations import Deliberation
 from kruispunt.network.feeds import entitlement
 from kruispunt.network.reasons import Reason
+from kruispunt.statuses import status_period
+from kruispunt.store import read_frame
 
 NOT_INTEGRATED = "you have not integrated this person in the reference directory"
+_HTTP_STATUS = {r.value: r.http_status for r in Reason}
 
 
 @dataclass(frozen=True)
@@ -28,37 +38,52 @@ class Reference:
 
     at: date
     deliberation: Deliberation
-    numbers: pl.DataFrame  # insz -> person_id
-    files: pl.DataFrame  # person_id -> has_file, has_fitting, capacity (covering ``at``)
+    files: pl.DataFrame  # insz -> person_id, has_fitting, capacity (covering ``at``; null when none does)
     answers: pl.DataFrame  # person_id -> statuses (JSON array)
 
 
 def reference(engine: Engine, partner_id: int, found: Deliberation, at: date) -> Reference:
-    numbers = identity.person_numbers(engine).select("insz", pl.col("person_id").cast(pl.Int64))
     required = list(found.capacities)
-    files = (
+    held = (
         entitlement.integrations(engine, [partner_id])
-        .with_columns(
-            pl.col("capacity").is_in(required).alias("fitting"),
-        )
-        .with_columns(
-            (
-                pl.col("fitting")
-                & (pl.col("valid_from") <= at)
-                & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= at))
-            ).alias("covering")
-        )
+        .with_columns(pl.col("capacity").is_in(required).alias("fitting"))
         .group_by("person_id")
         .agg(
             pl.col("fitting").any().alias("has_fitting"),
-            pl.col("capacity").filter(pl.col("covering")).min().alias("capacity"),
+            pl.col("capacity")
+            .filter(
+                pl.col("fitting")
+                & (pl.col("valid_from") <= at)
+                & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= at))
+            )
+            .min()
+            .alias("capacity"),
         )
     )
-    periods = statuses.periods_frame(engine, statuses=list(found.fields)).filter(
-        (pl.col("start_date") <= at) & (pl.col("end_date").is_null() | (pl.col("end_date") >= at))
+    numbers = read_frame(engine, select(person_number.c.insz, person_number.c.person_id)).with_columns(
+        pl.col("person_id").cast(pl.Int64)
     )
-    answers = (
-        periods.sort("person_id", "status", "start_date")
+    files = numbers.join(held, on="person_id", how="inner")
+    return Reference(at, found, files, _answers(engine, found, at, held))
+
+
+def _answers(engine: Engine, found: Deliberation, at: date, held: pl.DataFrame) -> pl.DataFrame:
+    """The allowed statuses on ``at`` of every person the partner may see, ordered as the single call's."""
+    sp = status_period
+    codes = sorted(found.fields)
+    # The date's ISO text as a literal: compares as a date on both engines, whatever the read's driver.
+    day: ColumnElement[Any] = literal_column(f"'{at.isoformat()}'")
+    statement = select(sp.c.person_id, sp.c.status, sp.c.start_date, sp.c.end_date, sp.c.source).where(
+        sp.c.superseded_at.is_(None),
+        sp.c.start_date <= day,
+        or_(sp.c.end_date.is_(None), sp.c.end_date >= day),
+        or_(*[sp.c.status == code for code in codes]) if codes else false(),
+    )
+    periods = read_frame(engine, statement).with_columns(pl.col("person_id").cast(pl.Int64))
+    seen = held.filter(pl.col("capacity").is_not_null()).select("person_id")
+    return (
+        periods.join(seen, on="person_id", how="semi")
+        .sort("person_id", "start_date", "status", "source")
         .group_by("person_id", maintain_order=True)
         .agg(pl.struct("status", "start_date", "end_date", "source").struct.json_encode().alias("items"))
         .select(
@@ -66,18 +91,18 @@ def reference(engine: Engine, partner_id: int, found: Deliberation, at: date) ->
             pl.concat_str(pl.lit("["), pl.col("items").list.join(","), pl.lit("]")).alias("statuses"),
         )
     )
-    return Reference(at, found, numbers, files, answers)
 
 
 def check(lines: pl.DataFrame, ref: Reference) -> pl.DataFrame:
-    """``lines`` (line, input) with insz, person_id, capacity, reason, message and statuses per line."""
+    """``lines`` (line, input) with insz, person_id, capacity, reason, message and statuses per line.
+
+    ``person_id`` and ``capacity`` are set on answered lines only, as a single call records them.
+    """
     parsed = identity.parse_insz_column(lines["input"]).select(
         pl.col("number").alias("insz"), pl.col("error").alias("parse_error")
     )
-    frame = (
-        pl.concat([lines, parsed], how="horizontal")
-        .join(ref.numbers, on="insz", how="left")
-        .join(ref.files, on="person_id", how="left")
+    frame = pl.concat([lines, parsed], how="horizontal").join(
+        ref.files, on="insz", how="left", maintain_order="left"
     )
     required = ", ".join(str(c) for c in ref.deliberation.capacities)
     reason = (
@@ -111,16 +136,17 @@ def check(lines: pl.DataFrame, ref: Reference) -> pl.DataFrame:
         .when(pl.col("capacity").is_null())
         .then(pl.lit(f"your integration of this person does not cover {ref.at}"))
     )
-    checked = frame.with_columns(reason.alias("reason"), message.alias("message"))
-    return checked.join(ref.answers, on="person_id", how="left").with_columns(
-        pl.when(pl.col("reason").is_null()).then(pl.col("statuses").fill_null("[]")).alias("statuses")
+    answered = pl.col("reason").is_null()
+    return (
+        frame.with_columns(reason.alias("reason"), message.alias("message"))
+        .join(ref.answers, on="person_id", how="left", maintain_order="left")
+        .with_columns(
+            pl.when(answered).then(pl.col("statuses").fill_null("[]")).alias("statuses"),
+            pl.when(answered).then(pl.col("person_id")).alias("person_id"),
+            pl.when(answered).then(pl.col("capacity")).alias("capacity"),
+        )
     )
 
 
 def http_status(reason: pl.Expr) -> pl.Expr:
-    codes = {r.value: r.http_status for r in Reason}
-    return (
-        pl.when(reason.is_null())
-        .then(pl.lit(200))
-        .otherwise(reason.replace_strict(codes, return_dtype=pl.Int64))
-    )
+    return pl.when(reason.is_null()).then(pl.lit(200)).otherwise(reason.replace_strict(_HTTP_STATUS))
