@@ -75,7 +75,8 @@ def national(persons: int, folder: Path, rule_id: str, day: date) -> None:
 
 
 def _frames(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """The synthetic files as the columnar frames ``identity.population`` and ``periods_frame`` return."""
+    """The synthetic files as the columnar frames ``identity.population(..., household_keys=True)`` and
+    ``periods_frame`` return."""
     register = (
         pl.read_parquet(folder / "register.parquet")
         .with_row_index("person_id")
@@ -88,6 +89,8 @@ def _frames(folder: Path) -> tuple[pl.DataFrame, pl.DataFrame]:
         "municipality_nis",
         "household_id",
         "household_role",
+        # the integer key identity.population(..., household_keys=True) hands over beside the id
+        household_key=pl.col("household_id").rank("dense").cast(pl.Int64),
     )
     ids = population.select("insz", "person_id")
     periods = (

@@ -16,6 +16,7 @@ import polars as pl
 from sqlalchemy import Engine
 
 from kruispunt import rights, statuses
+from kruispunt.impact.people import People
 
 
 def reference_dates(rule: rights.Rule, on: date) -> list[date]:
@@ -56,6 +57,7 @@ class Frames:
     periods: pl.DataFrame
     municipality: str | None = None
     populations: dict[tuple[date, ...], pl.DataFrame] = field(default_factory=dict)
+    described: dict[tuple[tuple[date, ...], date], People] = field(default_factory=dict)
 
     @classmethod
     def read(
@@ -92,6 +94,14 @@ class Frames:
                 raise LookupError(f"no population snapshot for {', '.join(map(str, key))} was supplied")
             self.populations[key] = self._scoped(rights.read_population(self.engine, key))
         return self.populations[key]
+
+    def people(self, dates: Iterable[date], on: date) -> People:
+        """The population on ``dates`` indexed and described (ages on ``on``), built once for the baseline
+        and every variant."""
+        key = (tuple(sorted(set(dates))), on)
+        if key not in self.described:
+            self.described[key] = People(self.population(key[0]), on)
+        return self.described[key]
 
     def periods_of(self, population: pl.DataFrame) -> pl.DataFrame:
         """The status periods of the persons in ``population``."""

@@ -18,24 +18,7 @@ import polars as pl
 
 from kruispunt import identity, rights
 from kruispunt.impact.frames import Frames, reference_dates
-
-AGE_BANDS: tuple[tuple[str, int, int | None], ...] = (
-    ("0-17", 0, 17),
-    ("18-24", 18, 24),
-    ("25-44", 25, 44),
-    ("45-64", 45, 64),
-    ("65-79", 65, 79),
-    ("80+", 80, None),
-)
-UNKNOWN = "unknown"
-HOUSEHOLD_TYPES = (
-    "single person",
-    "couple without children",
-    "couple with children",
-    "single parent",
-    "other household",
-    UNKNOWN,
-)
+from kruispunt.impact.people import AGE_BANDS, HOUSEHOLD_TYPES, UNKNOWN, People
 
 
 @dataclass(frozen=True)
@@ -49,7 +32,7 @@ class Outcome:
     decisions: pl.DataFrame
     beneficiaries: pl.DataFrame
     reached: pl.DataFrame
-    people: pl.DataFrame
+    people: People
 
     @property
     def key(self) -> str:
@@ -58,7 +41,7 @@ class Outcome:
 
     def population_groups(self) -> pl.DataFrame:
         """person_id and group (household, or the person alone) of everyone the decisions were taken on."""
-        return self.people.select("person_id", "group")
+        return self.people.groups()
 
     def summary(self) -> dict[str, Any]:
         """The same summary ``kruispunt rights evaluate --json`` prints, from the same decisions."""
@@ -90,13 +73,13 @@ def decide(
     """Evaluate ``rule`` on ``on`` over the shared frames and describe whom it reaches."""
     dates = reference_dates(rule, on)
     population = frames.population(dates)
+    people = frames.people(dates, dates[-1])
     decisions = rights.evaluate_frames(
-        rule, population, frames.periods_of(population), on=on, catalogue=catalogue
+        rule, people.index, frames.periods_of(population), on=on, catalogue=catalogue
     )
     if frames.municipality is not None:
         living = population.filter(pl.col("municipality_nis") == frames.municipality).select("person_id")
         decisions = decisions.join(living, on="person_id", how="semi")
-    people = _people(population, dates[-1])
     granted = decisions.filter(pl.col("decision") == rights.GRANTED)
     beneficiaries = _beneficiaries(rule, granted, people)
     reached = _reached(rule, beneficiaries, people)
@@ -108,55 +91,7 @@ def money(value: Any) -> str:
     return str(Decimal(str(value or 0)).quantize(Decimal("0.01")))
 
 
-def _age_band(age: pl.Expr) -> pl.Expr:
-    expression: Any = pl.when(age.is_null()).then(pl.lit(UNKNOWN))
-    for label, low, high in AGE_BANDS:
-        test = age >= low if high is None else age.is_between(low, high)
-        expression = expression.when(test).then(pl.lit(label))
-    result: pl.Expr = expression.otherwise(pl.lit(UNKNOWN))
-    return result
-
-
-def _age(on: date) -> pl.Expr:
-    birth = pl.col("birth_date")
-    before_birthday = (birth.dt.month() * 100 + birth.dt.day()) > (on.month * 100 + on.day)
-    return pl.lit(on.year) - birth.dt.year() - before_birthday.cast(pl.Int32)
-
-
-def _people(population: pl.DataFrame, on: date) -> pl.DataFrame:
-    """Each person with age band, household (or themselves alone) and the type of that household."""
-    group = pl.coalesce(pl.col("household_id"), pl.lit("\x00person:") + pl.col("person_id").cast(pl.String))
-    people = population.select(
-        "person_id",
-        "household_id",
-        "municipality_nis",
-        group=group,
-        role=pl.col("household_role"),
-        age_band=_age_band(_age(on)),
-    )
-    roles = people.group_by("group").agg(
-        size=pl.len(),
-        partner=(pl.col("role") == "partner").any(),
-        child=(pl.col("role") == "child").any(),
-        known=pl.col("household_id").is_not_null().all(),
-    )
-    kind = (
-        pl.when(~pl.col("known"))
-        .then(pl.lit(UNKNOWN))
-        .when(pl.col("size") == 1)
-        .then(pl.lit("single person"))
-        .when(pl.col("partner") & pl.col("child"))
-        .then(pl.lit("couple with children"))
-        .when(pl.col("partner"))
-        .then(pl.lit("couple without children"))
-        .when(pl.col("child"))
-        .then(pl.lit("single parent"))
-        .otherwise(pl.lit("other household"))
-    )
-    return people.join(roles.select("group", "size", household_type=kind), on="group").drop("role")
-
-
-def _beneficiaries(rule: rights.Rule, granted: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
+def _beneficiaries(rule: rights.Rule, granted: pl.DataFrame, people: People) -> pl.DataFrame:
     """One row per beneficiary: receiving person, group, ground, amount, and who the receiver is."""
     totals = [pl.col("ground").first(), pl.col("amount").sum()]
     if rule.beneficiary.entity == "household":
@@ -169,23 +104,19 @@ def _beneficiaries(rule: rights.Rule, granted: pl.DataFrame, people: pl.DataFram
             granted.group_by("person_id").agg(*totals).with_columns(receiver_id=pl.col("person_id"))
         )
         covers = pl.lit(1, pl.UInt32)
-    described = people.select(
-        pl.col("person_id").alias("receiver_id"),
-        "group",
-        "municipality_nis",
-        "age_band",
-        "household_type",
-        "size",
+    # every receiver is in the snapshot the decisions were taken on
+    described = people.describe(people.rows_of(per_beneficiary["receiver_id"])).select(
+        "group", "municipality_nis", "age_band", "household_type", "size"
     )
-    joined = per_beneficiary.join(described, on="receiver_id", how="left")
+    joined = pl.concat([per_beneficiary, described], how="horizontal")
     return joined.with_columns(covers=covers.fill_null(1)).drop("size")
 
 
-def _reached(rule: rights.Rule, beneficiaries: pl.DataFrame, people: pl.DataFrame) -> pl.DataFrame:
+def _reached(rule: rights.Rule, beneficiaries: pl.DataFrame, people: People) -> pl.DataFrame:
     """Every person a beneficiary covers: the household's members, or the beneficiary alone."""
     if rule.beneficiary.entity == "household":
-        return people.join(beneficiaries.select("group"), on="group", how="semi")
-    return people.join(beneficiaries.select("person_id"), on="person_id", how="semi")
+        return people.describe(people.members(beneficiaries["group"].to_numpy()))
+    return people.describe(people.rows_of(beneficiaries["person_id"]))
 
 
 def _table(beneficiaries: pl.DataFrame, column: str, order: list[str]) -> list[dict[str, Any]]:

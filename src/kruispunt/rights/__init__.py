@@ -7,7 +7,8 @@ Public API (what other rooms and the shells may use):
   :class:`UnknownRule`, :func:`rules_directory`;
 - pure evaluation over frames (for simulation): :func:`evaluate_frames` (``on=`` a date, or ``start=`` /
   ``end=``; ``overrides=`` {parameter: value}), :func:`units`, :func:`summary`, :data:`DECISION_COLUMNS`,
-  :data:`GRANTED`, :data:`NOT_GRANTED`, :data:`UNDETERMINED`, :class:`StatusCodes`;
+  :data:`GRANTED`, :data:`NOT_GRANTED`, :data:`UNDETERMINED`, :class:`StatusCodes`,
+  :class:`PopulationIndex` (a population frame by row, its households as dense integer groups);
 - over the stored data: :func:`evaluate` -> :class:`Evaluation`, :func:`explain` -> :class:`Explanation`,
   :func:`read_population`, :func:`read_periods`;
 - ledger: :func:`grant` -> :class:`GrantReport`, :func:`active_grants`, :func:`grant_history` (one
@@ -30,6 +31,7 @@ from kruispunt.rights.evaluate import (
     units,
 )
 from kruispunt.rights.export import EXPORT_COLUMNS, FIXED_LAYOUT, FIXED_WIDTH, ExportReport, NothingToExport
+from kruispunt.rights.indexed import PopulationIndex
 from kruispunt.rights.loader import (
     RuleError,
     RuleProblem,
@@ -75,6 +77,7 @@ __all__ = [
     "LedgerEntry",
     "NothingToExport",
     "PersonNotFound",
+    "PopulationIndex",
     "Rule",
     "RuleError",
     "RuleProblem",

@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from kruispunt.rights.codes import StatusCodes, status_codes
-from kruispunt.rights.indexed import BoolArray, IntArray, People, Periods, day_number, islands
+from kruispunt.rights.indexed import BoolArray, IntArray, Periods, PopulationIndex, day_number, islands
 from kruispunt.rights.model import Bounds, Exclusion, Ground, HeldBy, HeldWhen, Rule
 
 GRANTED, NOT_GRANTED, UNDETERMINED = "granted", "not_granted", "undetermined"
@@ -130,14 +130,14 @@ class _Frames:
 
     def __init__(
         self,
-        population: pl.DataFrame,
+        population: pl.DataFrame | PopulationIndex,
         periods: pl.DataFrame,
         codes: StatusCodes,
         span: tuple[int, int],
         wanted: Iterable[str],
     ) -> None:
         self.codes = codes
-        self.people = People(population)
+        self.people = population if isinstance(population, PopulationIndex) else PopulationIndex(population)
         stored = codes.expand(code for code in wanted if code in codes.known)
         self.periods = Periods(periods, self.people, stored, span)
         self._islands: dict[str, tuple[IntArray, IntArray, IntArray]] = {}
@@ -282,7 +282,7 @@ def _applies(ground: Ground, reference: date) -> bool:
 
 def evaluate_frames(
     rule: Rule,
-    population: pl.DataFrame,
+    population: pl.DataFrame | PopulationIndex,
     periods: pl.DataFrame,
     *,
     on: date | None = None,
@@ -296,7 +296,8 @@ def evaluate_frames(
 
     ``population``: person_id, insz, birth_date, municipality_nis, household_id, household_role (as
     ``identity.population``), and optionally household_key, an integer per household (faster than the
-    string ids). ``periods``: person_id, status, start_date, end_date (inclusive, null = open; as
+    string ids); or a :class:`PopulationIndex` of such a frame, to share its work between evaluations.
+    ``periods``: person_id, status, start_date, end_date (inclusive, null = open; as
     ``statuses.periods_frame``). ``overrides`` replaces parameters by constants, for simulation;
     ``catalogue`` supplies rules named in exclusions. Rows come sorted by period_start, then person_id.
     """

@@ -91,7 +91,7 @@ def _strictly_ascending(ids: pl.Series) -> bool:
     return bool(np.all(values[1:] > values[:-1]))
 
 
-class People:
+class PopulationIndex:
     """The population by row, its households as dense groups, and what a household right needs of them."""
 
     def __init__(self, population: pl.DataFrame) -> None:
@@ -227,7 +227,7 @@ class Periods:
     """
 
     def __init__(
-        self, periods: pl.DataFrame, people: People, wanted: Iterable[str], span: tuple[int, int]
+        self, periods: pl.DataFrame, people: PopulationIndex, wanted: Iterable[str], span: tuple[int, int]
     ) -> None:
         self.names = sorted(set(wanted))
         status = pl.col("status").cast(pl.String).cast(pl.Enum(self.names), strict=False).to_physical()

@@ -53,8 +53,15 @@ def _evaluation_dates(rule: Rule, window: Window) -> list[date]:
 
 
 def read_population(engine: Engine, dates: Iterable[date]) -> pl.DataFrame:
-    """Everyone in the register on any of ``dates``; a person's latest snapshot wins."""
-    frames = [identity.population(engine, at) for at in sorted(set(dates), reverse=True)]
+    """Everyone in the register on any of ``dates``; a person's latest snapshot wins.
+
+    One date: with the register's integer household keys (the engine groups households by them).
+    Several: the keys of different snapshots do not agree, so they are left out.
+    """
+    wanted = sorted(set(dates), reverse=True)
+    if len(wanted) == 1:
+        return identity.population(engine, wanted[0], household_keys=True)
+    frames = [identity.population(engine, at) for at in wanted]
     return pl.concat(frames).unique("person_id", keep="first", maintain_order=True)
 
 
