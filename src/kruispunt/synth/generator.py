@@ -11,11 +11,11 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from importlib import resources
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from kruispunt import __version__
@@ -133,16 +133,9 @@ class _Progress:
 class _Feeds:
     """The two feed files being written, chunk after chunk, and the manifest's counts."""
 
-    def __init__(self, out: Path, fmt: Format) -> None:
-        self.writers = {
-            feed: FeedWriter(out / f"{feed}.{fmt}", columns, fmt) for feed, columns in FEED_COLUMNS.items()
-        }
+    def __init__(self, writers: dict[str, FeedWriter]) -> None:
+        self.writers = writers
         self.totals: dict[str, Any] = {}
-
-    def __enter__(self) -> _Feeds:
-        for writer in self.writers.values():
-            writer.__enter__()
-        return self
 
     def write(self, built: Built) -> None:
         for feed, writer in self.writers.items():
@@ -156,23 +149,20 @@ class _Feeds:
     def counts(self) -> dict[str, Any]:
         return dict(sorted({**self.totals, "status_rows_written": self.writers[STATUSES].rows}.items()))
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
-        for writer in self.writers.values():
-            writer.__exit__(kind, error, trace)
-
 
 def _run(plans: list[ChunkPlan], job: Job, workers: int, out: Path, progress: _Progress) -> dict[str, Any]:
-    with _Feeds(out, job.fmt) as feeds:
+    with ExitStack() as files:
+        feeds = _Feeds(
+            {
+                feed: files.enter_context(FeedWriter(out / f"{feed}.{job.fmt}", columns, job.fmt))
+                for feed, columns in FEED_COLUMNS.items()
+            }
+        )
         if workers <= 1:
             _run_here(plans, job, feeds.write, progress)
         else:
-            with tempfile.TemporaryDirectory(prefix=".synth-parts-", dir=out) as folder:
-                worker_processes.run(plans, job, workers, Path(folder), feeds.write, progress)
+            parts = files.enter_context(tempfile.TemporaryDirectory(prefix=".synth-parts-", dir=out))
+            worker_processes.run(plans, job, workers, Path(parts), feeds.write, progress)
     return feeds.counts()
 
 

@@ -37,9 +37,10 @@ def _work(conn: Connection, job: Job, plans: list[ChunkPlan], folder: Path) -> N
         while (request := conn.recv()) is not None:
             index, first_pairs = request
             conn.send(("built", index, maker.build_parts(by_index[index], first_pairs, folder)))
-    except BaseException as error:
+    except BaseException as error:  # whatever stops a worker is raised again in the main process
         failure = error if isinstance(error, SynthError) else RuntimeError(traceback.format_exc())
-        conn.send(("failed", -1, failure))
+        with contextlib.suppress(OSError):  # unless the main process is gone already
+            conn.send(("failed", -1, failure))
     finally:
         conn.close()
 
