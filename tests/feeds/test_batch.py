@@ -77,6 +77,22 @@ def test_every_line_is_checked_as_a_single_call_would_be(world: World) -> None:
     }
     assert _batch_audit(world, job.id) == 5
     assert network.verify_audit(world.engine).intact  # bulk records chain like single ones
+    logged = _records(world, job.id)
+    # As a single call logs: no deliberation before the number parses, a person and capacity when answered.
+    assert logged[2] == ("answered", 200, world.head, True, "hub", 2)
+    assert logged[3][:4] == ("refused", 400, None, False) and logged[3][4:] == (None, None)
+    assert logged[4][:2] == ("refused", 403) and logged[4][3:] == (True, None, None)
+
+
+def _records(world: World, job_id: int) -> dict[int, tuple[object, ...]]:
+    r = audit_record.c
+    with world.engine.connect() as conn:
+        rows = conn.execute(
+            select(
+                r.message_id, r.outcome, r.http_status, r.insz, r.deliberation, r.provider, r.capacity
+            ).where(r.message_id.like(f"batch-{job_id}:%"))
+        ).all()
+    return {int(m.split(":")[1]): (o, h, i, d is not None, p, c) for m, o, h, i, d, p, c in rows}
 
 
 @sqlite_only

@@ -74,22 +74,27 @@ class Prepared:
 
     ``rows`` holds the columns that vary from record to record, ``constants`` the others (every
     AuditEntry field is in one of the two); ``canonical`` is, per record, the JSON of its fields in
-    AuditEntry order followed by the closing bracket of the hashed array.
+    AuditEntry order followed by the closing bracket of the hashed array. ``values``, when asked for, are
+    the varying columns as Python lists ready for ``executemany``, made before the chain's head is locked.
     """
 
     rows: pl.DataFrame
     constants: dict[str, Any]
     canonical: list[bytes]
+    values: list[list[Any]] | None = None
 
     @property
     def height(self) -> int:
         return len(self.canonical)
 
 
-def prepare(frame: pl.DataFrame, constants: Mapping[str, Any] | None = None) -> Prepared:
+def prepare(
+    frame: pl.DataFrame, constants: Mapping[str, Any] | None = None, *, values: bool = False
+) -> Prepared:
     """Records from ``frame`` (AuditEntry columns) and ``constants`` (field -> value for every record).
 
     Fields in neither are null. Without ``constants``, columns holding one value throughout are found.
+    ``values``: also make the Python values an SQLite insert binds.
     """
     if frame.is_empty():
         return Prepared(frame, {}, [])
@@ -115,7 +120,13 @@ def prepare(frame: pl.DataFrame, constants: Mapping[str, Any] | None = None) -> 
     canonical = rows.select(
         pl.concat_str([pl.concat_str(parts, separator=","), pl.lit("]")]).cast(pl.Binary).alias("c")
     )["c"]
-    return Prepared(rows, given, canonical.to_list())
+    return Prepared(rows, given, canonical.to_list(), _values(rows) if values else None)
+
+
+def _values(rows: pl.DataFrame) -> list[list[Any]]:
+    if "recorded_at" in rows.columns:
+        rows = rows.with_columns(pl.col("recorded_at").dt.strftime(_SQLITE_TIME))
+    return [rows[name].to_list() for name in rows.columns]
 
 
 def _chain(first: int, previous: str, canonical: list[bytes]) -> list[str]:
@@ -172,9 +183,7 @@ def _insert_sqlite(
     values = [f"?{i}" for i in range(1, len(varying) + 1)]
     values += [_sqlite_literal(v) for v in prepared.constants.values()]
     sql = f'INSERT INTO "{audit_record.name}" ({", ".join(names)}) VALUES ({", ".join(values)})'  # noqa: S608 (names from the schema, values quoted)
-    if "recorded_at" in rows.columns:
-        rows = rows.with_columns(pl.col("recorded_at").dt.strftime(_SQLITE_TIME))
-    columns = [rows[name].to_list() for name in rows.columns]
+    columns = prepared.values if prepared.values is not None else _values(rows)
     seqs = range(first, first + len(hashes))
     conn.exec_driver_sql(sql, list(zip(seqs, *columns, prevs, hashes, strict=True)))
 

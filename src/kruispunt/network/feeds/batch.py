@@ -363,13 +363,14 @@ def _run_chunks(engine: Engine, job_id: int, pause: float) -> None:
             raise NetworkError(f"the deliberation no longer covers this batch: {refusal.message}") from None
     ref = batch_checks.reference(engine, int(row.partner_id), found, row.at)
     kbo = _kbo(engine, int(row.partner_id))
+    sqlite = engine.dialect.name == "sqlite"
     # Chunk n is committed by the writer while chunk n+1 is checked: the two overlap on two cores.
     # One writer keeps the commits (and the audit chain) in chunk order.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="batch-writer") as writer:
         pending: Future[None] | None = None
         for chunk_no in todo:
             part = lines.slice(chunk_no * int(row.chunk_lines), int(row.chunk_lines))
-            ready = _prepare_chunk(row, chunk_no, part, ref, kbo)
+            ready = _prepare_chunk(row, chunk_no, part, ref, kbo, sqlite)
             if pending is not None:
                 pending.result()
                 if pause:
@@ -379,7 +380,7 @@ def _run_chunks(engine: Engine, job_id: int, pause: float) -> None:
             pending.result()
 
 
-def _audit(row: Any, checked: pl.DataFrame, kbo: str, elapsed_us: int) -> Prepared:
+def _audit(row: Any, checked: pl.DataFrame, kbo: str, elapsed_us: int, sqlite: bool) -> Prepared:
     """One audit record per line, as a single consultation of that line would be logged.
 
     What the job fixes is a constant (written once, not per line); the refusal decides the rest: an invalid
@@ -413,7 +414,7 @@ def _audit(row: Any, checked: pl.DataFrame, kbo: str, elapsed_us: int) -> Prepar
         "purpose": row.purpose,
         "provider_us": None,
     }
-    return prepare(lines, constants)
+    return prepare(lines, constants, values=sqlite)
 
 
 def _parquet(frame: pl.DataFrame) -> bytes:
@@ -434,14 +435,14 @@ class _Chunk:
 
 
 def _prepare_chunk(
-    row: Any, chunk_no: int, part: pl.DataFrame, ref: batch_checks.Reference, kbo: str
+    row: Any, chunk_no: int, part: pl.DataFrame, ref: batch_checks.Reference, kbo: str, sqlite: bool
 ) -> _Chunk:
     """Check a chunk's lines and build its files and audit records (no database access)."""
     started = time.perf_counter_ns()
     checked = batch_checks.check(part, ref)
     answered = checked.filter(pl.col("reason").is_null())
     refused = checked.filter(pl.col("reason").is_not_null())
-    audit = _audit(row, checked, kbo, (time.perf_counter_ns() - started) // 1000)
+    audit = _audit(row, checked, kbo, (time.perf_counter_ns() - started) // 1000, sqlite)
     return _Chunk(
         chunk_no,
         part.height,
