@@ -13,7 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 import polars as pl
-from sqlalchemy import ColumnElement, Engine, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, or_, select
 
 from kruispunt.identity import Insz, municipality
 from kruispunt.identity.tables import address, person_number
@@ -91,11 +91,19 @@ def person_statuses(
         .where(person_number.c.insz == number)
         .order_by(sp.c.start_date, sp.c.status, sp.c.source)
     )
-    with engine.connect() as conn:
+    with _reading(engine) as conn:
         rows = conn.execute(statement).all()
     if not rows:
         raise UnknownPerson(f"{Insz.parse(number).formatted} is not in the register")
     return [StatusPeriod(*row) for row in rows if row.status is not None]
+
+
+def _reading(engine: Engine) -> Connection:
+    """A connection for one read. On PostgreSQL in autocommit: no BEGIN and ROLLBACK round trips around
+    the query (half a lookup's time). SQLite keeps the engine's own transactions."""
+    if engine.dialect.name == "postgresql":
+        return engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+    return engine.connect()
 
 
 def _checked_codes(codes: Iterable[str]) -> list[str]:

@@ -182,12 +182,24 @@ def read_stored(conn: Connection) -> Snapshot | None:
 def store(conn: Connection, snapshot: Snapshot) -> None:
     """Replace the stored snapshot, in the caller's transaction."""
     conn.execute(delete(status_snapshot))
+    values = (
+        snapshot.upto_seq,
+        snapshot.periods.height,
+        datetime.now(UTC).replace(tzinfo=None),
+        _encode(snapshot.periods),
+    )
+    if conn.dialect.name == "postgresql":
+        # %b sends the bytes in binary; SQLAlchemy's parameters would go hex-encoded, at a tenth the speed.
+        raw: Any = conn.connection.driver_connection
+        with raw.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO status_snapshot (upto_seq, periods, created_at, data) VALUES (%s, %s, %s, %b)",
+                values,
+            )
+        return
     conn.execute(
         status_snapshot.insert().values(
-            upto_seq=snapshot.upto_seq,
-            periods=snapshot.periods.height,
-            created_at=datetime.now(UTC).replace(tzinfo=None),
-            data=_encode(snapshot.periods),
+            dict(zip(("upto_seq", "periods", "created_at", "data"), values, strict=True))
         )
     )
 
@@ -259,7 +271,17 @@ def _read_only(engine: Engine) -> Iterator[Any]:
     """
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
-            yield lambda statement: conn.execute(statement).all()
+            raw: Any = conn.connection.driver_connection
+
+            # Binary results: psycopg would otherwise hand the snapshot over hex-encoded.
+            def run_binary(statement: Select[Any]) -> Sequence[Any]:
+                compiled = statement.compile(dialect=conn.dialect)
+                with raw.cursor(binary=True) as cursor:
+                    cursor.execute(str(compiled), compiled.params)
+                    rows: Sequence[Any] = cursor.fetchall()
+                    return rows
+
+            yield run_binary
         return
     raw = engine.raw_connection()
     try:
@@ -269,7 +291,8 @@ def _read_only(engine: Engine) -> Iterator[Any]:
         def run(statement: Select[Any]) -> Sequence[Any]:
             compiled = statement.compile(dialect=sqlite.dialect(paramstyle="qmark"))
             cursor.execute(str(compiled), [compiled.params[n] for n in compiled.positiontup or []])
-            return cursor.fetchall()
+            rows: Sequence[Any] = cursor.fetchall()
+            return rows
 
         yield run
         cursor.execute("COMMIT")
