@@ -130,14 +130,19 @@ class _Frames:
 
     def __init__(
         self,
-        population: pl.DataFrame | PopulationIndex,
-        periods: pl.DataFrame,
+        population: pl.DataFrame | pl.LazyFrame | PopulationIndex,
+        periods: pl.DataFrame | pl.LazyFrame,
         codes: StatusCodes,
         span: tuple[int, int],
         wanted: Iterable[str],
+        residence: bool,
     ) -> None:
         self.codes = codes
-        self.people = population if isinstance(population, PopulationIndex) else PopulationIndex(population)
+        self.people = (
+            population
+            if isinstance(population, PopulationIndex)
+            else PopulationIndex(population, residence=residence)
+        )
         stored = codes.expand(code for code in wanted if code in codes.known)
         self.periods = Periods(periods, self.people, stored, span)
         self._islands: dict[str, tuple[IntArray, IntArray, IntArray]] = {}
@@ -282,8 +287,8 @@ def _applies(ground: Ground, reference: date) -> bool:
 
 def evaluate_frames(
     rule: Rule,
-    population: pl.DataFrame | PopulationIndex,
-    periods: pl.DataFrame,
+    population: pl.DataFrame | pl.LazyFrame | PopulationIndex,
+    periods: pl.DataFrame | pl.LazyFrame,
     *,
     on: date | None = None,
     start: date | None = None,
@@ -298,7 +303,8 @@ def evaluate_frames(
     ``identity.population``), and optionally household_key, an integer per household (faster than the
     string ids); or a :class:`PopulationIndex` of such a frame, to share its work between evaluations.
     ``periods``: person_id, status, start_date, end_date (inclusive, null = open; as
-    ``statuses.periods_frame``). ``overrides`` replaces parameters by constants, for simulation;
+    ``statuses.periods_frame``). Either may be lazy (a Parquet scan): only the columns and periods
+    the rule needs are then read. ``overrides`` replaces parameters by constants, for simulation;
     ``catalogue`` supplies rules named in exclusions. Rows come sorted by period_start, then person_id.
     """
     if overrides:
@@ -307,7 +313,8 @@ def evaluate_frames(
     catalogue = catalogue or {}
     needed = _rules_needed(rule, catalogue)
     wanted = {code for each in needed for code in each.status_codes()}
-    frames = _Frames(population, periods, codes or status_codes(), _span(needed, window), wanted)
+    residence = any(each.conditions.residence is not None for each in needed)
+    frames = _Frames(population, periods, codes or status_codes(), _span(needed, window), wanted, residence)
     return _decide(rule, frames, units(rule, window), window, catalogue)
 
 
@@ -425,13 +432,14 @@ def _checks(
     """
     conditions = rule.conditions
     people = frames.people
-    wanted = ["person_id", "insz", "household_id", "birth_date"]
+    wanted = ["insz", "household_id", "birth_date"]
     if conditions.residence is not None:
         wanted.append("municipality_nis")
-    rows, per_unit = pl.Series(found.rows), pl.Series(found.unit)
+    per_unit = pl.Series(found.unit)
     table = pl.concat(
         [
-            people.frame.select(pl.col(wanted).gather(rows)),
+            people.person_ids(found.rows).to_frame(),
+            people.columns(wanted, found.rows),
             unit_frame.select(pl.col("period_start", "period_end", "reference_date").gather(per_unit)),
         ],
         how="horizontal",

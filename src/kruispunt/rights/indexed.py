@@ -94,11 +94,17 @@ def _strictly_ascending(ids: pl.Series) -> bool:
 class PopulationIndex:
     """The population by row, its households as dense groups, and what a household right needs of them."""
 
-    def __init__(self, population: pl.DataFrame) -> None:
-        keyed = "household_key" in population.columns
-        self.frame = population.select(
-            *(pl.col(name).cast(dtype) for name, dtype in POPULATION_COLUMNS.items()),
-            *([pl.col("household_key").cast(pl.Int64)] if keyed else []),
+    def __init__(self, population: pl.DataFrame | pl.LazyFrame, *, residence: bool = True) -> None:
+        keyed = "household_key" in population.collect_schema().names()
+        # read from a lazy frame (a Parquet scan), municipalities are only read when a rule asks
+        columns = {k: v for k, v in POPULATION_COLUMNS.items() if residence or k != "municipality_nis"}
+        self.frame = (
+            population.lazy()
+            .select(
+                *(pl.col(name).cast(dtype) for name, dtype in columns.items()),
+                *([pl.col("household_key").cast(pl.Int64)] if keyed else []),
+            )
+            .collect()
         )
         self.size = self.frame.height
         self.lookup = _Lookup(self.frame["person_id"])
@@ -132,6 +138,22 @@ class PopulationIndex:
 
     def rows_of(self, person_ids: IntArray) -> IntArray:
         return self.lookup.rows(person_ids)
+
+    def columns(self, names: list[str], rows: IntArray) -> pl.DataFrame:
+        """These columns at these rows (ascending), gathered chunk by chunk.
+
+        A frame read from Parquet comes in many chunks, and a gather over all of them looks up each row's
+        chunk; cutting the ascending rows at the chunk boundaries makes each gather a contiguous one.
+        """
+        if self.frame.n_chunks() == 1 or not (rows.size < 2 or bool(np.all(rows[1:] >= rows[:-1]))):
+            return self.frame.select(pl.col(names).gather(pl.Series(rows)))
+        return pl.DataFrame([_gather_chunked(self.frame[name], rows) for name in names])
+
+    def person_ids(self, rows: IntArray) -> pl.Series:
+        """The person_id of these rows (without a gather when ids follow the rows)."""
+        if self.lookup.offset:
+            return pl.Series("person_id", rows + self.lookup.low, dtype=pl.Int64)
+        return self.frame["person_id"].gather(pl.Series(rows))
 
     @cached_property
     def _grouping(self) -> tuple[IntArray, int]:
@@ -205,6 +227,17 @@ class PopulationIndex:
         return found
 
 
+def _gather_chunked(column: pl.Series, rows: IntArray) -> pl.Series:
+    parts, start = [], 0
+    for chunk in column.get_chunks():
+        end = start + chunk.len()
+        low, high = np.searchsorted(rows, (start, end))
+        if high > low:
+            parts.append(chunk.gather(pl.Series(rows[low:high] - start)))
+        start = end
+    return pl.concat(parts) if parts else column.clear()
+
+
 def _dense(key: pl.Series, lone: int) -> tuple[IntArray, int]:
     """Integer household keys made dense: an offset when they are (nearly) dense already, else ranked."""
     if key.len() == lone:
@@ -227,7 +260,11 @@ class Periods:
     """
 
     def __init__(
-        self, periods: pl.DataFrame, people: PopulationIndex, wanted: Iterable[str], span: tuple[int, int]
+        self,
+        periods: pl.DataFrame | pl.LazyFrame,
+        people: PopulationIndex,
+        wanted: Iterable[str],
+        span: tuple[int, int],
     ) -> None:
         self.names = sorted(set(wanted))
         status = pl.col("status").cast(pl.String).cast(pl.Enum(self.names), strict=False).to_physical()
