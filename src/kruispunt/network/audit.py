@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, func, or_, select, update
 
@@ -62,21 +63,29 @@ def record_hash(seq: int, prev_hash: str, values: dict[str, object]) -> str:
     return hashlib.sha256(json.dumps(canonical, separators=(",", ":")).encode("utf-8")).hexdigest()
 
 
+def chain(seq: int, previous: str, entries: Sequence[AuditEntry]) -> list[dict[str, Any]]:
+    """The rows of ``entries`` chained after the head (``seq``, ``previous``), with every column."""
+    rows = []
+    for entry in entries:
+        seq += 1
+        values = dict(vars(entry))  # a flat dataclass: what asdict gives, without its deep copies
+        digest = record_hash(seq, previous, values)
+        rows.append({**values, "seq": seq, "prev_hash": previous, "hash": digest})
+        previous = digest
+    return rows
+
+
 def append(conn: Connection, entries: Sequence[AuditEntry]) -> list[int]:
     """Chain ``entries`` onto the log inside the caller's transaction; returns their sequence numbers."""
     head = conn.execute(
         select(audit_head.c.seq, audit_head.c.hash).where(audit_head.c.id == 1).with_for_update()
     ).one()
-    seq, previous = int(head.seq), str(head.hash)
-    rows = []
-    for entry in entries:
-        seq += 1
-        values = asdict(entry)
-        digest = record_hash(seq, previous, values)
-        rows.append({**values, "seq": seq, "prev_hash": previous, "hash": digest})
-        previous = digest
+    rows = chain(int(head.seq), str(head.hash), entries)
+    if not rows:
+        return []
     conn.execute(audit_record.insert(), rows)
-    conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=previous))
+    last = rows[-1]
+    conn.execute(update(audit_head).where(audit_head.c.id == 1).values(seq=last["seq"], hash=last["hash"]))
     return [r["seq"] for r in rows]
 
 

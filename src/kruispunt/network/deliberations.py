@@ -17,7 +17,6 @@ from datetime import date
 from sqlalchemy import Connection, Engine, and_, bindparam, or_, select
 from sqlalchemy.exc import IntegrityError
 
-from kruispunt.network import changes
 from kruispunt.network.partners import get_partner, now
 from kruispunt.network.reasons import NetworkError, Reason, Refused
 from kruispunt.network.services import check_fields
@@ -98,7 +97,6 @@ def add_deliberation(
             )
     except IntegrityError:
         raise NetworkError(f"deliberation {number} already exists") from None
-    changes.bump()
     return Deliberation(
         number,
         decided_on,

@@ -23,7 +23,6 @@ from sqlalchemy import Connection, Engine, and_, bindparam, delete, or_, select,
 
 from kruispunt import identity
 from kruispunt.identity.tables import person_number
-from kruispunt.network import changes
 from kruispunt.network.partners import Partner, get_partner, now
 from kruispunt.network.reasons import NetworkError, Reason, Refused
 from kruispunt.network.services import PERSON_SERVICES
@@ -220,9 +219,10 @@ _HELD = select(
     integration.c.person_id, integration.c.capacity, integration.c.valid_from, integration.c.valid_to
 ).where(
     integration.c.partner_id == bindparam("partner_id"),
-    integration.c.person_id.in_(
-        select(person_number.c.person_id).where(person_number.c.insz == bindparam("insz")).scalar_subquery()
-    ),
+    # One value (the number is person_number's key): PostgreSQL looks it up once instead of walking all
+    # the partner's integrations, as it may for IN.
+    integration.c.person_id
+    == select(person_number.c.person_id).where(person_number.c.insz == bindparam("insz")).scalar_subquery(),
 )
 _ROUTE = select(provider_route).where(provider_route.c.service == bindparam("service"))
 
@@ -237,11 +237,23 @@ def check_integration(
     OUTSIDE_INTEGRATION_PERIOD (a required capacity, but not covering the whole period).
     """
     rows = conn.execute(_HELD, {"partner_id": partner_id, "insz": insz}).all()
-    fitting = [r for r in rows if r.capacity in required]
-    for r in fitting:
-        if r.valid_from <= start and (r.valid_to is None or end <= r.valid_to):
-            return int(r.person_id), int(r.capacity)
-    if not rows:
+    return decide_integration(
+        [(r.person_id, r.capacity, r.valid_from, r.valid_to) for r in rows], required, start, end
+    )
+
+
+Held = tuple[int, int, date, date | None]
+
+
+def decide_integration(
+    held: Sequence[Held], required: Sequence[int], start: date, end: date
+) -> tuple[int, int]:
+    """What :func:`check_integration` decides over integrations already read: (person, capacity, from, to)."""
+    fitting = [h for h in held if h[1] in required]
+    for person_id, capacity, valid_from, valid_to in fitting:
+        if valid_from <= start and (valid_to is None or end <= valid_to):
+            return int(person_id), int(capacity)
+    if not held:
         raise Refused(Reason.NOT_INTEGRATED, "you have not integrated this person in the reference directory")
     if not fitting:
         raise Refused(
@@ -281,7 +293,6 @@ def set_route(engine: Engine, service: str, base_url: str, timeout_ms: int = 200
                 service=service, base_url=base_url.rstrip("/"), timeout_ms=timeout_ms, updated_at=now()
             )
         )
-    changes.bump()
     return Route(service, base_url.rstrip("/"), timeout_ms)
 
 
@@ -291,7 +302,6 @@ def remove_route(engine: Engine, service: str) -> bool:
         removed = bool(
             conn.execute(delete(provider_route).where(provider_route.c.service == service)).rowcount
         )
-    changes.bump()
     return removed
 
 

@@ -9,31 +9,33 @@ the reply; when that write fails the exchange is refused, so no data leaves the 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import logging
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from time import monotonic, perf_counter_ns
-from typing import Any, ClassVar, TypeVar, cast
+from time import perf_counter_ns
+from typing import Any, ClassVar
 
 import httpx
 from pydantic import ValidationError
-from sqlalchemy import ColumnElement, Connection, Engine, Select, bindparam, or_, select
+from sqlalchemy import ColumnElement, Connection, Engine, Select, bindparam, literal_column, or_, select
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from kruispunt import identity, statuses
-from kruispunt.network import audit, changes, metrics
+from kruispunt.network import audit, metrics, reader
 from kruispunt.network.deliberations import PURPOSE_PATTERN, Deliberation, choose, of_partner
 from kruispunt.network.directory import (
     Integration,
     PersonResolver,
     Route,
     check_integration,
+    decide_integration,
     end_in,
     integrations_of,
     parse_insz,
@@ -44,8 +46,8 @@ from kruispunt.network.partners import Credential, Partner, credential_matches, 
 from kruispunt.network.reasons import NetworkError, Reason, Refused
 from kruispunt.network.schemas import PersonOut, ProviderPerson, ProviderStatuses, StatusOut
 from kruispunt.network.services import DIRECTORY, IDENTITY, STATUSES
-from kruispunt.network.tables import exchange_reply, partner, partner_credential
-from kruispunt.network.writer import AuditWriter
+from kruispunt.network.tables import exchange_reply, hub_policy, partner, partner_credential
+from kruispunt.network.writer import AuditWriter, LoopWriter
 
 log = logging.getLogger("kruispunt.exchange")
 
@@ -141,6 +143,8 @@ class _Exchange:
     extra: dict[str, Any] = field(default_factory=dict)
     vouched: int | None = None
     acting: str | None = None
+    # The policy version read with the credential: the hub's cached deliberations and routes must match it.
+    policy_version: int | None = None
     # The connection (and, on SQLite, the hub's turn) that a status consultation's reads share; closed
     # before anything that waits: a provider's answer, the audit writer.
     session: ExitStack | None = None
@@ -169,8 +173,10 @@ def _authentication(by: ColumnElement[bool]) -> Select[Any]:
             exchange_reply.c.request_digest,
             exchange_reply.c.http_status,
             exchange_reply.c.body,
+            hub_policy.c.version,
         )
         .join(partner, partner.c.id == partner_credential.c.partner_id)
+        .join(hub_policy, hub_policy.c.id == literal_column("1"))
         .join(
             exchange_reply,
             (exchange_reply.c.partner_id == partner_credential.c.partner_id)
@@ -193,7 +199,10 @@ _AUTH_BY_PARTNER = (
         exchange_reply.c.request_digest,
         exchange_reply.c.http_status,
         exchange_reply.c.body,
+        hub_policy.c.version,
     )
+    .select_from(partner)
+    .join(hub_policy, hub_policy.c.id == literal_column("1"))
     .outerjoin(
         exchange_reply,
         (exchange_reply.c.partner_id == partner.c.id)
@@ -203,7 +212,20 @@ _AUTH_BY_PARTNER = (
 )
 
 Effect = Callable[[Connection], dict[str, Any]]
-_T = TypeVar("_T")
+
+
+@dataclass(frozen=True)
+class _Policy:
+    """A partner's deliberations for a service and the service's provider route, as of a policy version."""
+
+    version: int
+    deliberations: list[Deliberation]
+    route: Route | None
+
+
+class _Elsewhere(Exception):
+    """The status consultation cannot be served on the event loop (a provider answers it)."""
+
 
 _sp = statuses.status_period
 # A person's current knowledge (not superseded) of status periods overlapping [first, last], by the
@@ -223,7 +245,9 @@ _STATUSES = (
 
 def _digest(meta: CallMeta, request: Request) -> str:
     """What makes two calls "the same request" for idempotency: the question and its metadata."""
-    canonical = [request.service, type(request).__name__, asdict(request), meta.end_user, meta.case_reference]
+    # vars: the request types are flat dataclasses, so this is asdict's dict without its deep copies.
+    question = dict(vars(request))
+    canonical = [request.service, type(request).__name__, question, meta.end_user, meta.case_reference]
     canonical.append(meta.purpose)
     return hashlib.sha256(json.dumps(canonical, default=str, sort_keys=True).encode()).hexdigest()
 
@@ -264,12 +288,15 @@ class Hub:
             self._lock = threading.BoundedSemaphore(_readers(engine))
             writer_turn = nullcontext
         self._writer = AuditWriter(engine, writer_turn)
+        self._loop_writer = LoopWriter(engine, self._writer)
         self._start = threading.Lock()
-        self._cache: dict[tuple[Any, ...], tuple[float, Any]] = {}
-        self._generation = changes.generation()
+        self._policies: dict[tuple[int, str], _Policy] = {}
+        self._reader = reader.reader_for(engine)
 
     def close(self) -> None:
+        self._loop_writer.close()
         self._writer.close()
+        self._reader.close()
         if self._own_http is not None:
             self._own_http.close()
             self._own_http = None
@@ -310,6 +337,90 @@ class Hub:
         """
         x = _Exchange(meta, request, perf_counter_ns(), _digest(meta, request), acting=partner_kbo)
         return self._run(x)
+
+    async def consult_statuses(self, meta: CallMeta, query: StatusQuery) -> Reply:
+        """:meth:`exchange` for a status consultation with a bearer token, on the event loop.
+
+        The same checks in the same order, the same refusals, audit record and reply; only the way there is
+        shorter: one statement reads all the checks need (:mod:`kruispunt.network.reader`), the decisions
+        are taken in memory, and the record goes through the audit writer's group commit while the loop
+        serves other calls; the reply is returned once its record is committed. A service routed to a
+        provider is handed to :meth:`exchange` on a worker thread.
+        """
+        x = _Exchange(meta, query, perf_counter_ns(), _digest(meta, query))
+        try:
+            try:
+                answer = await self._consult_here(x, query)
+            except _Elsewhere:
+                return await asyncio.to_thread(self.exchange, meta, query)
+            if isinstance(answer, Reply):
+                return answer
+            status, body, reason = 200, answer, None
+        except Refused as refusal:
+            status, body, reason = refusal.reason.http_status, _error_body(x, refusal), refusal.reason
+        except Exception:
+            log.exception("hub error", extra={"message_id": meta.message_id})
+            failure = Refused(Reason.HUB_ERROR, "the hub failed; the exchange was not carried out")
+            status, body, reason = failure.reason.http_status, _error_body(x, failure), failure.reason
+        return await self._finish_async(x, status, body, reason)
+
+    async def _consult_here(self, x: _Exchange, query: StatusQuery) -> dict[str, Any] | Reply:
+        """Authenticate, check the metadata, replay a retry, authorise and answer: :meth:`_run`'s order."""
+        token = x.meta.token or ""
+        if not token:
+            raise Refused(Reason.TOKEN_MISSING, "send 'Authorization: Bearer <token>'", field="Authorization")
+        # The statement reads the person and period up front; a malformed one is refused in its turn below.
+        try:
+            number, (_, first, last) = parse_insz(query.insz), self._period(query)
+        except Refused:
+            number, first, last = "", self._today(), self._today()
+        message_id = (x.meta.message_id or "")[:100]
+        rows = await self._reader.consultation(token_hash(token), message_id, number, first, last)
+        head = rows[0] if rows else None
+        if head is None or not credential_matches(head[reader.TOKEN_HASH], token):
+            raise Refused(Reason.TOKEN_INVALID, "the bearer token is not known", field="Authorization")
+        revoked = reader.moment(head[reader.REVOKED_AT])
+        partner_id, kbo, sector = head[reader.PARTNER], head[reader.KBO], head[reader.SECTOR]
+        x.credential = Credential(head[reader.CREDENTIAL], partner_id, kbo, sector, revoked is not None)
+        x.policy_version = head[reader.POLICY_VERSION]
+        if revoked is not None:
+            raise Refused(Reason.TOKEN_REVOKED, f"this token was revoked on {revoked:%Y-%m-%d %H:%M} UTC")
+        self._check_metadata(x)
+        if head[reader.STORED_DIGEST] is not None:
+            stored = _Stored(head[reader.STORED_DIGEST], head[reader.STORED_STATUS], head[reader.STORED_BODY])
+            return self._replay(x, stored)
+        at, start, end = self._period(query)
+        x.insz = parse_insz(query.insz)
+        policy = self._policies.get((x.credential.partner_id, query.service))
+        if policy is None or policy.version != x.policy_version:
+            policy = await asyncio.to_thread(self._load_policy, x)
+        if policy.route is not None:
+            raise _Elsewhere
+        assert x.meta.purpose is not None
+        found = choose(policy.deliberations, query.service, x.meta.purpose, self._today())
+        x.deliberation = found.number
+        x.person_id, x.capacity = decide_integration(_held(rows), found.capacities, start, end)
+        x.provider = "hub"
+        return _statuses_answer(x, found, at, start, end, _shown(rows, found.fields))
+
+    async def _finish_async(
+        self, x: _Exchange, status: int, body: dict[str, Any], reason: Reason | None
+    ) -> Reply:
+        """:meth:`_finish_batched` for a coroutine."""
+        reply = _reply_row(x, status) if _storable(x, reason) else None
+        try:
+            seq, payload = await self._loop_writer.submit(
+                self._entry(x, status, reason),
+                lambda seq: _dump(_with_seq(body, seq, x.meta.message_id)),
+                reply,
+            )
+        except IntegrityError:
+            return await asyncio.to_thread(self._raced, x)
+        except SQLAlchemyError:
+            log.exception("audit log unavailable", extra={"message_id": x.meta.message_id})
+            return self._unlogged(x)
+        self._observe(x, status, reason, seq)
+        return Reply(status, payload, reason, seq)
 
     def _run(self, x: _Exchange) -> Reply:
         meta = x.meta
@@ -374,6 +485,7 @@ class Hub:
         if row is None or (x.vouched is None and not credential_matches(row.token_hash, token)):
             raise Refused(Reason.TOKEN_INVALID, "the bearer token is not known", field="Authorization")
         x.credential = Credential(row.id, row.partner_id, row.kbo, row.sector, row.revoked_at is not None)
+        x.policy_version = row.version
         if row.revoked_at is not None:
             raise Refused(
                 Reason.TOKEN_REVOKED, f"this token was revoked on {row.revoked_at:%Y-%m-%d %H:%M} UTC"
@@ -393,6 +505,7 @@ class Hub:
         if row is None:
             raise Refused(Reason.TOKEN_INVALID, f"no partner with KBO number {number}")
         x.credential = Credential(None, row.partner_id, row.kbo, row.sector, False)
+        x.policy_version = row.version
         if row.request_digest is None:
             return None
         return _Stored(row.request_digest, row.http_status, row.body)
@@ -443,42 +556,48 @@ class Hub:
         """Deliberation, then integration; the deliberation, the provider route (if any) and, when the hub
         answers itself, what ``local(conn, person_id)`` reads: all in one connection and transaction.
 
-        Deliberations and routes come from the hub's cache (see :mod:`kruispunt.network.changes`).
+        Deliberations and routes come from the hub's policy cache, checked against the policy version.
         """
         assert x.credential is not None and x.meta.purpose is not None
         x.insz = parse_insz(insz)
         partner_id, service = x.credential.partner_id, x.request.service
         with self._reading(x) as conn:
-            self._fresh()
-            candidates = self._cached(
-                ("d", partner_id, service), lambda: of_partner(conn, partner_id, service)
-            )
-            found = choose(candidates, service, x.meta.purpose, self._today())
+            policy = self._policy(conn, x)
+            found = choose(policy.deliberations, service, x.meta.purpose, self._today())
             x.deliberation = found.number
             x.person_id, x.capacity = check_integration(
                 conn, partner_id, x.insz, found.capacities, start, end
             )
-            route = self._cached(("r", service), lambda: route_for(conn, service))
+            route = policy.route
             read = local(conn, x.person_id) if local is not None and route is None else []
             return found, route, read
 
-    def _fresh(self) -> None:
-        """Drop the cache when this process changed deliberations or routes since it was filled."""
-        current = changes.generation()
-        if current != self._generation:
-            self._cache.clear()
-            self._generation = current
+    def _policy(self, conn: Connection, x: _Exchange) -> _Policy:
+        """The partner's deliberations for the service and its route, reread when the version moved.
 
-    def _cached(self, key: tuple[Any, ...], load: Callable[[], _T]) -> _T:
-        now_s = monotonic()
-        hit = self._cache.get(key)
-        if hit is not None and hit[0] > now_s:
-            return cast(_T, hit[1])
-        value = load()
-        self._cache[key] = (now_s + changes.CACHE_SECONDS, value)
-        return value
+        Every change to deliberations, their parties or routes bumps ``hub_policy.version`` (database
+        triggers), and each call reads the version with its credential: a change applies to the next call
+        in every process. What is read here is at least as new as ``x.policy_version``.
+        """
+        assert x.credential is not None and x.policy_version is not None
+        key = (x.credential.partner_id, x.request.service)
+        held = self._policies.get(key)
+        if held is not None and held.version == x.policy_version:
+            return held
+        fresh = _Policy(
+            x.policy_version,
+            of_partner(conn, *key),
+            route_for(conn, x.request.service),
+        )
+        self._policies[key] = fresh
+        return fresh
 
-    def _statuses(self, x: _Exchange, query: StatusQuery) -> dict[str, Any]:
+    def _load_policy(self, x: _Exchange) -> _Policy:
+        with self._turn(), self.engine.connect() as conn:
+            return self._policy(conn, x)
+
+    def _period(self, query: StatusQuery) -> tuple[date | None, date, date]:
+        """The day asked (None for a period) and the first and last day; Refused when malformed."""
         if query.at is not None and (query.start is not None or query.end is not None):
             raise Refused(
                 Reason.INVALID_REQUEST, "ask either at a date or over a period (from, to)", field="at"
@@ -490,6 +609,10 @@ class Hub:
         at = query.at or (self._today() if query.start is None else None)
         start, end = (at, at) if at is not None else (query.start, query.end)
         assert start is not None and end is not None
+        return at, start, end
+
+    def _statuses(self, x: _Exchange, query: StatusQuery) -> dict[str, Any]:
+        at, start, end = self._period(query)
         found, route, local = self._authorise(
             x,
             query.insz,
@@ -500,15 +623,8 @@ class Hub:
         assert x.insz is not None
         self._release(x)  # nothing more to read here; a provider may take its time
         periods = self._remote_statuses(x, route, at, start, end) if route else local
-        allowed = [p for p in periods if p.status in found.fields]
-        answer: dict[str, Any] = {"insz": x.insz}
-        answer.update({"at": at} if at is not None else {"from": start, "to": end})
-        answer.update(
-            deliberation=found.number,
-            capacity=x.capacity,
-            statuses=[p.model_dump(mode="json") for p in allowed],
-        )
-        return answer
+        allowed = [p.model_dump(mode="json") for p in periods if p.status in found.fields]
+        return _statuses_answer(x, found, at, start, end, allowed)
 
     def _local_statuses(
         self, conn: Connection, x: _Exchange, person_id: int, start: date, end: date
@@ -659,30 +775,13 @@ class Hub:
     # --- logging and replying ---
 
     def _refuse(self, x: _Exchange, refusal: Refused) -> Reply:
-        error = {
-            "reason": refusal.reason.value,
-            "source": refusal.reason.source.value,
-            "message": refusal.message,
-            "field": refusal.field,
-            "message_id": x.meta.message_id,
-        }
-        return self._finish(x, refusal.reason.http_status, {"error": error}, refusal.reason, None)
+        return self._finish(x, refusal.reason.http_status, _error_body(x, refusal), refusal.reason, None)
 
     def _finish(
         self, x: _Exchange, status: int, body: dict[str, Any], reason: Reason | None, effect: Effect | None
     ) -> Reply:
         """Log the exchange and store its reply in one transaction; refuse when that fails."""
-        storable = (
-            x.credential is not None
-            and (reason is None or reason.final)
-            and reason
-            not in (
-                Reason.MESSAGE_ID_REUSED,
-                Reason.MISSING_HEADER,
-                Reason.INVALID_HEADER,
-                Reason.TOKEN_REVOKED,
-            )
-        )
+        storable = _storable(x, reason)
         if effect is None:
             return self._finish_batched(x, status, body, reason, storable)
         try:
@@ -718,16 +817,7 @@ class Hub:
         self, x: _Exchange, status: int, body: dict[str, Any], reason: Reason | None, storable: bool
     ) -> Reply:
         """Like :meth:`_finish` for exchanges that change nothing: the record goes through group commit."""
-        reply = None
-        if storable:
-            assert x.credential is not None and x.meta.message_id is not None
-            reply = {
-                "partner_id": x.credential.partner_id,
-                "message_id": x.meta.message_id,
-                "request_digest": x.digest,
-                "http_status": status,
-                "recorded_at": now(),
-            }
+        reply = _reply_row(x, status) if storable else None
         try:
             seq, payload = self._writer.submit(
                 self._entry(x, status, reason),
@@ -816,6 +906,84 @@ class Hub:
                     }
                 },
             )
+
+
+def _storable(x: _Exchange, reason: Reason | None) -> bool:
+    """Whether the reply is kept for retries: decisions about an authenticated call with valid metadata."""
+    return (
+        x.credential is not None
+        and (reason is None or reason.final)
+        and reason
+        not in (
+            Reason.MESSAGE_ID_REUSED,
+            Reason.MISSING_HEADER,
+            Reason.INVALID_HEADER,
+            Reason.TOKEN_REVOKED,
+        )
+    )
+
+
+def _reply_row(x: _Exchange, status: int) -> dict[str, Any]:
+    assert x.credential is not None and x.meta.message_id is not None
+    return {
+        "partner_id": x.credential.partner_id,
+        "message_id": x.meta.message_id,
+        "request_digest": x.digest,
+        "http_status": status,
+        "recorded_at": now(),
+    }
+
+
+def _error_body(x: _Exchange, refusal: Refused) -> dict[str, Any]:
+    error = {
+        "reason": refusal.reason.value,
+        "source": refusal.reason.source.value,
+        "message": refusal.message,
+        "field": refusal.field,
+        "message_id": x.meta.message_id,
+    }
+    return {"error": error}
+
+
+def _held(rows: list[Sequence[Any]]) -> list[tuple[int, int, date, date | None]]:
+    """The integrations in rows of :data:`reader.CONSULTATION` (one per integration and status period)."""
+    held: dict[int, tuple[int, int, date, date | None]] = {}
+    for row in rows:
+        key = row[reader.INTEGRATION]
+        if key is not None and key not in held:
+            start = reader.day(row[reader.VALID_FROM])
+            assert start is not None
+            held[key] = (row[reader.PERSON], row[reader.CAPACITY], start, reader.day(row[reader.VALID_TO]))
+    return list(held.values())
+
+
+def _shown(rows: list[Sequence[Any]], fields: Sequence[str]) -> list[dict[str, Any]]:
+    """The person's status periods the deliberation allows, in the statement's order.
+
+    Every integration row of the person carries the same periods; those of the first one are taken.
+    """
+    first = rows[0][reader.INTEGRATION]
+    return [
+        {
+            "status": row[reader.STATUS],
+            "start_date": str(row[reader.START]),
+            "end_date": None if row[reader.END] is None else str(row[reader.END]),
+            "source": row[reader.SOURCE],
+        }
+        for row in rows
+        if row[reader.INTEGRATION] == first
+        and row[reader.PERIOD] is not None
+        and row[reader.STATUS] in fields
+    ]
+
+
+def _statuses_answer(
+    x: _Exchange, found: Deliberation, at: date | None, start: date, end: date, shown: list[dict[str, Any]]
+) -> dict[str, Any]:
+    answer: dict[str, Any] = {"insz": x.insz}
+    answer.update({"at": at} if at is not None else {"from": start, "to": end})
+    answer.update(deliberation=found.number, capacity=x.capacity, statuses=shown)
+    return answer
 
 
 def _readers(engine: Engine) -> int:

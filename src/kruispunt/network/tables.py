@@ -146,3 +146,12 @@ exchange_reply = Table(
     Column("recorded_at", DateTime, nullable=False),
     Index("ix_exchange_reply_recorded", "recorded_at"),
 )
+
+# One row (id 1): bumped by triggers (migration 0009) in every transaction that changes a deliberation, its
+# parties or a provider route, so a hub knows its cached policy is stale from the statement it reads anyway.
+hub_policy = Table(
+    "hub_policy",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False),
+)
