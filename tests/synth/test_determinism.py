@@ -23,10 +23,12 @@ def test_same_arguments_same_bytes(tmp_path: Path, fmt: str) -> None:
     assert other.files[f"register.{fmt}"]["sha256"] != first.files[f"register.{fmt}"]["sha256"]
 
 
+@pytest.mark.parametrize(("fmt", "defects"), [("parquet", 0.0), ("csv", 0.01)])
 def test_parallel_run_gives_the_same_files_as_one_process(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str, defects: float
 ) -> None:
     monkeypatch.setattr(generator, "CHUNK_PERSONS", 15_000)  # several chunks from a small population
-    generate(60_000, 8, out=tmp_path / "one", workers=1)
-    generate(60_000, 8, out=tmp_path / "two", workers=2)
+    generate(60_000, 8, fmt=fmt, out=tmp_path / "one", defects=defects, workers=1)  # type: ignore[arg-type]
+    generate(60_000, 8, fmt=fmt, out=tmp_path / "two", defects=defects, workers=2)  # type: ignore[arg-type]
     assert _bytes(tmp_path / "one") == _bytes(tmp_path / "two")
+    assert not [path for path in (tmp_path / "two").iterdir() if path.name.startswith(".")]  # parts removed
