@@ -14,6 +14,7 @@ malformed) for the statuses service from upload to the last chunk, every line ch
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from datetime import date, datetime
@@ -97,7 +98,7 @@ def _batch_file(numbers: pl.DataFrame, lines: int, workdir: Path) -> bytes:
 
 
 def measure(kind: str, args: argparse.Namespace, numbers: pl.DataFrame, workdir: Path) -> None:
-    print(f"  {kind}:", flush=True)
+    print(f"  {kind} (load average {os.getloadavg()[0]:.1f}):", flush=True)
     with database(kind, workdir) as settings:
         engine = bootstrap(settings).engine
         write_register(engine, numbers)
@@ -135,6 +136,7 @@ def measure(kind: str, args: argparse.Namespace, numbers: pl.DataFrame, workdir:
         )
         check = network.verify_audit(engine)
         print(f"    audit chain intact: {check.intact} ({check.records:,} records)", flush=True)
+        print(f"    load average at the end: {os.getloadavg()[0]:.1f}", flush=True)
         engine.dispose()
 
 

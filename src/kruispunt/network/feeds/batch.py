@@ -241,15 +241,18 @@ def parse_upload(data: bytes) -> pl.DataFrame:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         raise NetworkError(f"the file is not UTF-8 text (byte {error.start})") from None
-    lines = text.splitlines()
-    if not lines:
+    if not text:
         raise NetworkError("the file is empty: line 1 must be a header with an 'insz' column")
-    header = [h.strip().strip('"').lower() for h in lines[0].split(",")]
+    # Lines split by Polars (a million lines make no Python string each); CRLF files are read alike.
+    lines = pl.Series("raw", [text.removesuffix("\n")]).str.split("\n").explode().str.strip_suffix("\r")
+    first = str(lines[0])
+    header = [h.strip().strip('"').lower() for h in first.split(",")]
     if "insz" not in header:
-        raise NetworkError(f"line 1: the header {lines[0][:80]!r} has no 'insz' column")
+        raise NetworkError(f"line 1: the header {first[:80]!r} has no 'insz' column")
     position = header.index("insz")
-    values = pl.Series("raw", lines[1:], pl.String)
-    frame = pl.DataFrame({"line": pl.int_range(2, len(lines) + 1, eager=True, dtype=pl.Int64), "raw": values})
+    frame = pl.DataFrame(
+        {"line": pl.int_range(2, len(lines) + 1, eager=True, dtype=pl.Int64), "raw": lines.slice(1)}
+    )
     field = (
         frame["raw"] if len(header) == 1 else frame["raw"].str.split(",").list.get(position, null_on_oob=True)
     )
