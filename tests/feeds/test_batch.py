@@ -7,8 +7,10 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from datetime import date, timedelta
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
@@ -19,7 +21,7 @@ from typer.testing import CliRunner
 from kruispunt import identity, network
 from kruispunt.cli import app
 from kruispunt.config import Settings
-from kruispunt.network import feeds
+from kruispunt.network import audit, feeds
 from kruispunt.network.hub import CallMeta
 from kruispunt.network.tables import audit_record
 from tests.feeds.conftest import World, headers, sqlite_only
@@ -222,3 +224,28 @@ def test_a_waiting_job_is_taken_up_when_its_status_is_asked(client: TestClient, 
     client.get(f"/v1/batches/{job.id}", headers=headers(world.ocmw_token, "w-2"))
     after = client.get(f"/v1/batches/{job.id}", headers=headers(world.ocmw_token, "w-3")).json()
     assert after["state"] == "done" and after["lines_done"] == 5
+
+
+def test_single_calls_during_a_batch_stay_in_one_chain(world: World) -> None:
+    """Records written one by one while a batch commits its chunks interleave into one intact chain."""
+    lines = ["insz"] + [world.head, "nope", world.child] * 40
+    body = ("\n".join(lines) + "\n").encode()
+    job = feeds.submit_batch(world.engine, _caller(world, "c-1"), body, at=AT, chunk_lines=7)
+    stop = threading.Event()
+
+    def single_calls() -> int:
+        written = 0
+        while not stop.is_set() or written < 5:
+            with world.engine.begin() as conn:
+                audit.append(conn, [audit.AuditEntry(datetime.now(), "statuses", "answered", 200, "x", 1)])
+            written += 1
+        return written
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        others = pool.submit(single_calls)
+        done = feeds.run_batch(world.engine, job.id)
+        stop.set()
+        written = others.result()
+    assert done.state == "done" and _batch_audit(world, job.id) == 120
+    check = network.verify_audit(world.engine)
+    assert check.intact and check.records == 120 + written, check
