@@ -133,6 +133,53 @@ def test_household_exemption_matches_the_oracle(
     assert got == expected
 
 
+@settings(max_examples=30, deadline=None)
+@given(
+    raw=period_rows,
+    households=st.lists(st.sampled_from(["A", "B", "C", None]), min_size=6, max_size=6),
+    roles=st.lists(st.sampled_from(["head", "partner", "child"]), min_size=6, max_size=6),
+    order=st.permutations(range(6)),
+    spread=st.sampled_from([1, 1000, 10**12]),
+)
+def test_keys_order_and_lazy_frames_do_not_change_decisions(
+    raw: list[Any], households: list[str | None], roles: list[str], order: list[int], spread: int
+) -> None:
+    """Integer household keys (dense or not), persons in any order with ids far apart, lazy frames and
+    a prepared index all give the decisions of the plain frames."""
+    rows = [(p * spread, s, a, None if n is None else a + timedelta(days=n)) for p, s, a, n in raw]
+    people = population(
+        [
+            {
+                "person_id": i * spread,
+                "household_id": households[i - 1],
+                "household_role": roles[i - 1],
+                "birth_date": date(1950 + i % 3, 1, 1),
+            }
+            for i in range(1, 7)
+        ]
+    )
+    rule = _rule(
+        grounds=[
+            {"ground": "VT", "statuses": ["VT"], "held_by": "household", "held": "any_day"},
+            {"ground": "IGO", "statuses": ["IGO", "IVT"], "match": "all", "held": "every_day"},
+            {"ground": "LEEFLOON", "statuses": ["LEEFLOON"]},
+        ],
+        exclusions=[{"statuses": ["IT"], "held_by": "household"}],
+    )
+    plain = rights.evaluate_frames(
+        rule, people, periods(rows), start=date(2020, 1, 1), end=date(2021, 12, 31)
+    )
+    keys = {"A": 7 * spread, "B": 3, "C": 5 * spread}
+    keyed = people.with_columns(
+        household_key=pl.col("household_id").replace_strict(keys, default=None, return_dtype=pl.Int64)
+    )[order]
+    for given_population in (keyed, keyed.lazy(), rights.PopulationIndex(keyed)):
+        again = rights.evaluate_frames(
+            rule, given_population, periods(rows).lazy(), start=date(2020, 1, 1), end=date(2021, 12, 31)
+        )
+        assert again.equals(plain)
+
+
 def _rule(**changes: Any) -> rights.Rule:
     return HUY.override(**changes)
 

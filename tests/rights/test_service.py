@@ -136,3 +136,19 @@ def test_evaluate_frames_agrees_with_stored_evaluation(engine: Engine, tmp_path:
     stored = rights.evaluate(engine, HUY, on=TAX_YEAR).decisions
     assert direct.drop("reasons").equals(stored.drop("reasons"))
     assert direct.filter(pl.col("decision") == "granted").height == 1
+
+
+def test_population_hands_over_integer_household_keys(engine: Engine, tmp_path: Path) -> None:
+    build_town(engine, tmp_path)
+    population = rights.read_population(engine, [TAX_YEAR])
+    pairs = population.select("household_id", "household_key").unique()
+    assert pairs["household_key"].null_count() == pairs["household_id"].null_count()
+    keyed = pairs.drop_nulls()
+    assert keyed["household_key"].n_unique() == keyed["household_id"].n_unique() == keyed.height
+    # the engine gives the same decisions with the keys, and without them (ranking the string ids)
+    rule = rights.load_rule(HUY)
+    periods = rights.read_periods(engine, rule)
+    with_keys = rights.evaluate_frames(rule, population, periods, on=TAX_YEAR)
+    assert with_keys.equals(
+        rights.evaluate_frames(rule, population.drop("household_key"), periods, on=TAX_YEAR)
+    )

@@ -193,9 +193,11 @@ class PopulationIndex:
     def _heads(self) -> IntArray:
         """Per group, the row of its head with the lowest person_id (-1: no head in the data)."""
         heads = np.flatnonzero((self.frame["household_role"] == "head").fill_null(False).to_numpy())
-        first = np.full(self.groups, self.size, np.int64)
-        np.minimum.at(first, self.group[heads], self._position[heads] if not self.ascending else heads)
-        rows = first if self.ascending else self._order[np.minimum(first, self.size - 1)]
+        first: IntArray = np.full(self.groups, self.size, np.int32 if self.size < 2**31 - 1 else np.int64)
+        position = self._position[heads] if not self.ascending else heads
+        # the same dtype on both sides keeps ufunc.at on its fast path
+        np.minimum.at(first, self.group[heads], position.astype(first.dtype))
+        rows: IntArray = first if self.ascending else self._order[np.minimum(first, self.size - 1)]
         rows[first == self.size] = -1
         return rows
 
@@ -246,8 +248,10 @@ def _dense(key: pl.Series, lone: int) -> tuple[IntArray, int]:
     if high - low + 1 > _DENSE_FACTOR * key.len() + 1024:
         key = key.rank("dense").cast(pl.Int64)
         low, high = 1, int(key.max())  # type: ignore[arg-type]
-    dense = (key.fill_null(low) - low).cast(pl.Int32)
-    group = dense.to_numpy(writable=True) if lone else dense.to_numpy()
+    # one copy, shifted in place (the frame's chunks are copied into one array anyway)
+    group = (key.fill_null(low) if lone else key).to_numpy(writable=True)
+    if low:
+        group -= low
     return group, high - low + 1
 
 
@@ -292,6 +296,7 @@ class Periods:
             self.rows, self.code = rows[known], self.code[known]
             self.start, self.end = self.start[known], self.end[known]
 
+        self.span = span
         self._dates: dict[tuple[int, int], BoolArray] = {}
 
     def _of(self, stored: Iterable[str]) -> BoolArray:
@@ -312,10 +317,23 @@ class Periods:
         """Rows and rank (``rank`` per code) of the periods running on a day from ``first`` to ``last``
         whose code has a rank other than ``none``."""
         ranks = rank[self.code]
-        picked = self._running(first, last) & (ranks != none)
+        running = self._running(first, last)
+        every_code = bool(np.all(rank[self._present] != none))
+        if running is None and every_code:  # a rule on one day, all its codes ranked: nothing to drop
+            return self.rows, ranks
+        picked = ranks != none if running is None else running & (ranks != none)
         return self.rows[picked], ranks[picked]
 
-    def _running(self, first: int, last: int) -> BoolArray:
+    @cached_property
+    def _present(self) -> IntArray:
+        """The codes that occur among the periods kept."""
+        return np.flatnonzero(np.bincount(self.code, minlength=len(self.names)))
+
+    def _running(self, first: int, last: int) -> BoolArray | None:
+        """Per period: does it run on a day from ``first`` to ``last``? None: all do (the periods were
+        cut to that span when read)."""
+        if first <= self.span[0] and last >= self.span[1]:
+            return None
         if (first, last) not in self._dates:
             # grounds and exclusions of one unit share the dates: the test is made once
             self._dates = {(first, last): (self.start <= last) & (self.end >= first)}
@@ -323,7 +341,8 @@ class Periods:
 
     def held(self, stored: Iterable[str], first: int, last: int) -> IntArray:
         """Rows of the holders of these codes on at least one day from ``first`` to ``last``."""
-        return self.rows[self._running(first, last) & self._of(stored)]
+        running = self._running(first, last)
+        return self.rows[self._of(stored) if running is None else running & self._of(stored)]
 
 
 def islands(rows: IntArray, starts: IntArray, ends: IntArray) -> tuple[IntArray, IntArray, IntArray]:
