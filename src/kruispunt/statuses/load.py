@@ -44,6 +44,16 @@ Mode = Literal["full", "delta"]
 STATUS_LOCK_KEY = 7_300_004
 _LARGE_LOAD = 100_000  # inserted periods after which PostgreSQL's statistics are refreshed
 _SMALL_DELTA = 5_000  # persons; a delta this small reads only its persons' periods
+_NOTHING_STORED = pl.DataFrame(
+    schema={
+        "id": pl.Int64,
+        "person_id": pl.Int64,
+        "status": pl.String,
+        "source": pl.String,
+        "start_date": pl.Date,
+        "end_date": pl.Date,
+    }
+)
 _superseded_ids = Table("status_superseded_ids", MetaData(), Column("id", BigInteger))
 
 
@@ -110,7 +120,7 @@ def load_status_feed(
     sources = [source] if source != ALL_SOURCES else sorted(feed.rows["source"].unique().to_list())
     with engine.begin() as conn:
         _lock(conn)
-        changes = _plan(engine, feed, sources, mode)
+        changes = _plan(conn, engine, feed, sources, mode)
         load_id = None
         if not changes.empty:
             now = _now()
@@ -131,11 +141,12 @@ def _lock(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STATUS_LOCK_KEY})
 
 
-def _plan(engine: Engine, feed: ValidatedFeed, sources: list[str], mode: Mode) -> Changes:
+def _plan(conn: Connection, engine: Engine, feed: ValidatedFeed, sources: list[str], mode: Mode) -> Changes:
     rows = feed.rows
     persons = rows["person_id"].unique()
     only = persons.to_list() if mode == "delta" and persons.len() <= _SMALL_DELTA else None
-    current = current_periods(engine, sources, person_ids=only)
+    # A first load needs no read (on SQLite a large read starts a process).
+    current = _NOTHING_STORED if _highest_id(conn) == 0 else current_periods(engine, sources, person_ids=only)
     # Keys with a rejected row stay as stored (their good rows were held back too).
     current = current.join(feed.held_back, on=["person_id", "status"], how="anti")
     if mode == "full":
