@@ -10,6 +10,7 @@ not carry eleven million rows of "no"; :func:`kruispunt.rights.explain` answers 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -354,8 +355,12 @@ def _decide(
         return _empty()
     unit_list = _unit_list(unit_frame)
     found = _candidates(rule, frames, unit_list)
-    table, checks = _checks(rule, frames, found, unit_frame, unit_list, window, catalogue)
-    return _finish(rule, table, checks, found, unit_frame)
+    # the INSZ are only copied into the table, never tested: gathered on the other core meanwhile
+    with ThreadPoolExecutor(1) as helper:
+        insz = helper.submit(frames.people.columns, ["insz"], found.rows)
+        table, checks = _checks(rule, frames, found, unit_frame, unit_list, window, catalogue)
+        decided = _finish(rule, table, checks, found, unit_frame)
+        return decided.with_columns(insz.result().to_series()).select(DECISION_COLUMNS)
 
 
 _SCHEMA = pl.Schema(
@@ -432,7 +437,7 @@ def _checks(
     """
     conditions = rule.conditions
     people = frames.people
-    wanted = ["insz", "household_id", "birth_date"]
+    wanted = ["household_id", "birth_date"]
     if conditions.residence is not None:
         wanted.append("municipality_nis")
     per_unit = pl.Series(found.unit)
@@ -615,7 +620,6 @@ def _finish(
     return table.select(
         pl.lit(rule.id).alias("rule"),
         "person_id",
-        "insz",
         "household_id",
         "period_start",
         "period_end",
