@@ -307,3 +307,23 @@ def test_events_the_database_derives_read_as_the_planned_ones_in_order(
         (date(2018, 1, 1), None),
         (date(2019, 1, 1), date(2019, 12, 31)),
     ]
+
+
+def test_person_statuses_on_a_day_over_a_period_and_as_known(engine: Engine, tmp_path: Path) -> None:
+    jan, els, _ = registered_household(engine, tmp_path)
+    rows = [
+        (jan, "LEEFLOON", "2020-01-01", "2020-06-30", "OCMW"),
+        (jan, "LEEFLOON", "2021-01-01", "", "OCMW"),
+    ]
+    load_status_feed(engine, write_statuses(tmp_path / "a.csv", rows), source="OCMW")
+    over = person_statuses(engine, jan, period=(date(2020, 6, 30), date(2020, 12, 31)))
+    assert [p.start_date for p in over] == [date(2020, 1, 1)]
+    over = person_statuses(engine, jan, period=(date(2020, 7, 1), date(2021, 1, 1)))
+    assert [p.start_date for p in over] == [date(2021, 1, 1)]
+    assert [p.start_date for p in person_statuses(engine, jan)] == [date(2020, 1, 1), date(2021, 1, 1)]
+    assert person_statuses(engine, els) == []
+    [running] = person_statuses(engine, jan, at=date(2030, 1, 1))
+    assert running.end_date is None and running.superseded_at is None
+    assert person_statuses(engine, jan, known_at=running.recorded_at) == person_statuses(engine, jan)
+    before = running.recorded_at - timedelta(microseconds=1)
+    assert person_statuses(engine, jan, known_at=before) == []

@@ -7,13 +7,15 @@ person's numbers (current, or a replaced BIS number) answers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
 import polars as pl
-from sqlalchemy import ColumnElement, Connection, Engine, Select, and_, or_, select
+from sqlalchemy import ColumnElement, Connection, Date, DateTime, Engine, Select, and_, bindparam, or_, select
+from sqlalchemy.dialects import sqlite
 
 from kruispunt.identity import Insz, municipality
 from kruispunt.identity.tables import address, person_number
@@ -78,24 +80,84 @@ def person_statuses(
     if at is not None and period is not None:
         raise ValueError("give either at or period, not both")
     number = Insz.parse(insz).number
-    # One round trip: the outer join yields a row (with NULL status) for a known person without periods.
-    conditions = [sp.c.person_id == person_number.c.person_id, known(known_at)]
-    if at is not None:
-        conditions.append(_valid_between(at, at))
-    if period is not None:
-        conditions.append(_valid_between(*period))
-    statement = (
+    first, last = (at, at) if at is not None else period if period is not None else (None, None)
+    params = {"number": number, "first": first, "last": last, "known_at": known_at}
+    shape = (first is not None, known_at is not None)
+    if engine.dialect.name == "postgresql":
+        with _reading(engine) as conn:
+            rows: Sequence[Any] = conn.execute(_lookup(*shape), params).all()
+    else:
+        rows = _sqlite_lookup(engine, shape, params)
+    if not rows:
+        raise UnknownPerson(f"{Insz.parse(number).formatted} is not in the register")
+    return [StatusPeriod(*row) for row in rows if row[0] is not None]
+
+
+@cache
+def _lookup(dated: bool, as_known: bool) -> Select[Any]:
+    """The lookup of one shape, built once (bound parameters: number, first, last, known_at).
+
+    One round trip: the outer join yields a row (with NULL status) for a known person without periods.
+    """
+    conditions = [sp.c.person_id == person_number.c.person_id]
+    if as_known:
+        moment = bindparam("known_at", type_=DateTime)
+        conditions.append(
+            and_(sp.c.recorded_at <= moment, or_(sp.c.superseded_at.is_(None), sp.c.superseded_at > moment))
+        )
+    else:
+        conditions.append(sp.c.superseded_at.is_(None))
+    if dated:
+        first, last = bindparam("first", type_=Date), bindparam("last", type_=Date)
+        conditions.append(and_(sp.c.start_date <= last, or_(sp.c.end_date.is_(None), sp.c.end_date >= first)))
+    return (
         select(sp.c.status, sp.c.start_date, sp.c.end_date, sp.c.source, sp.c.recorded_at, sp.c.superseded_at)
         .select_from(person_number)
         .outerjoin(sp, and_(*conditions))
-        .where(person_number.c.insz == number)
+        .where(person_number.c.insz == bindparam("number"))
         .order_by(sp.c.start_date, sp.c.status, sp.c.source)
     )
-    with _reading(engine) as conn:
-        rows = conn.execute(statement).all()
-    if not rows:
-        raise UnknownPerson(f"{Insz.parse(number).formatted} is not in the register")
-    return [StatusPeriod(*row) for row in rows if row.status is not None]
+
+
+@cache
+def _sqlite_lookup_sql(dated: bool, as_known: bool) -> tuple[str, tuple[str, ...]]:
+    compiled = _lookup(dated, as_known).compile(dialect=sqlite.dialect(paramstyle="qmark"))
+    return str(compiled), tuple(compiled.positiontup or ())
+
+
+def _sqlite_lookup(engine: Engine, shape: tuple[bool, bool], params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """One SELECT on a pooled connection, outside any transaction (a single statement reads one
+    committed state): the engine's BEGIN IMMEDIATE would make a lookup wait for a running load."""
+    sql, names = _sqlite_lookup_sql(*shape)
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        rows = cursor.execute(sql, [_sqlite_param(params[name]) for name in names]).fetchall()
+        cursor.close()
+    finally:
+        raw.close()
+    return [_typed_row(row) for row in rows]
+
+
+def _sqlite_param(value: Any) -> Any:
+    """Dates and times as SQLAlchemy stores them in SQLite (ISO text, microseconds always written)."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def _typed_row(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    status, start, end, source, recorded, superseded = row
+    return (
+        status,
+        date.fromisoformat(start) if start is not None else None,
+        date.fromisoformat(end) if end is not None else None,
+        source,
+        datetime.fromisoformat(recorded) if recorded is not None else None,
+        datetime.fromisoformat(superseded) if superseded is not None else None,
+    )
 
 
 def _reading(engine: Engine) -> Connection:
