@@ -19,7 +19,7 @@ import polars as pl
 import yaml
 
 from kruispunt.identity import HOUSEHOLD_ROLES, insz_values, municipality
-from kruispunt.synth.households import CHILD, HEAD, Households, IntArray
+from kruispunt.synth.households import CHILD, HEAD, FloatArray, Households, IntArray
 from kruispunt.synth.targets import BIS_SEX_KNOWN_SHARE, BIS_SHARE
 
 _EPOCH_1900 = -25_567  # 1900-01-01 in days since 1970-01-01
@@ -147,18 +147,35 @@ def make_chunk(
     )
 
 
-def _zipf_pick(rng: np.random.Generator, language: IntArray, lists: Sequence[Sequence[str]]) -> pl.Series:
-    """For each entry, a name from ``lists[language]``, the first ones likelier (weight rank^-0.6)."""
-    flat: list[str] = []
-    picked = np.zeros(len(language), dtype=np.int64)
-    u = rng.random(len(language))
-    for code, names in enumerate(lists):
-        weights = np.arange(1, len(names) + 1) ** -0.6
-        cdf = np.cumsum(weights) / weights.sum()
-        mask = language == code
-        picked[mask] = len(flat) + np.minimum(np.searchsorted(cdf, u[mask]), len(names) - 1)
-        flat.extend(names)
-    return pl.Series(flat, dtype=pl.String).gather(picked)
+@cache
+def _zipf_table(kind: str) -> tuple[pl.Series, tuple[int, ...], tuple[FloatArray, ...]]:
+    """The names of ``kind`` (family names, first names, streets) of every list, one after the other, with
+    each list's offset and cumulative weights (rank^-0.6): built once per process, not once per chunk."""
+    lists = name_lists()[kind]
+    groups = (
+        [lists[code][sex] for code in LANGUAGES for sex in ("F", "M")]
+        if kind == "first_names"
+        else [lists[code] for code in LANGUAGES]
+    )
+    sizes = [len(names) for names in groups]
+    offsets = tuple(int(offset) for offset in np.cumsum(sizes) - sizes)
+    cdfs = []
+    for size in sizes:
+        weights = np.arange(1, size + 1) ** -0.6
+        cdfs.append(np.cumsum(weights) / weights.sum())
+    flat = pl.Series([name for names in groups for name in names], dtype=pl.String)
+    return flat, offsets, tuple(cdfs)
+
+
+def _zipf_pick(rng: np.random.Generator, group: IntArray, kind: str) -> pl.Series:
+    """For each entry, a name from list ``group`` of ``kind``, the first ones likelier (weight rank^-0.6)."""
+    flat, offsets, cdfs = _zipf_table(kind)
+    picked = np.zeros(len(group), dtype=np.int64)
+    u = rng.random(len(group))
+    for code, (offset, cdf) in enumerate(zip(offsets, cdfs, strict=True)):
+        mask = group == code
+        picked[mask] = offset + np.minimum(np.searchsorted(cdf, u[mask]), len(cdf) - 1)
+    return flat.gather(picked)
 
 
 def _language_of_municipalities(municipalities: Sequence[str]) -> IntArray:
@@ -186,21 +203,16 @@ def _postal_codes(
 def register_frame(rng: np.random.Generator, chunk: Chunk) -> pl.DataFrame:
     """The chunk's rows of the register feed, every column text, in household order."""
     hh = chunk.households
-    lists = name_lists()
     household = hh.household
     h_language = _language_of_municipalities(chunk.municipalities)[chunk.municipality_of_household]
     language = h_language[household]
-    own_last = _zipf_pick(rng, language, [lists["family_names"][code] for code in LANGUAGES])
+    own_last = _zipf_pick(rng, language, "family_names")
     head_row = np.cumsum(hh.size) - hh.size
     inherits = (hh.role == CHILD) | (hh.role == HEAD)
     last_index = np.where(inherits, head_row[household], np.arange(hh.persons))
     sex_language = language * 2 + hh.male.astype(np.int64)
-    first = _zipf_pick(
-        rng,
-        sex_language,
-        [lists["first_names"][code][sex] for code in LANGUAGES for sex in ("F", "M")],
-    )
-    street = _zipf_pick(rng, h_language, [lists["streets"][code] for code in LANGUAGES])
+    first = _zipf_pick(rng, sex_language, "first_names")
+    street = _zipf_pick(rng, h_language, "streets")
     house_number = rng.integers(1, 180, len(hh.size))
     postal = _postal_codes(rng, chunk.municipality_of_household, chunk.municipalities)
     sequence = _sequence_within(chunk.municipality_of_household)
