@@ -249,3 +249,20 @@ def test_single_calls_during_a_batch_stay_in_one_chain(world: World) -> None:
     assert done.state == "done" and _batch_audit(world, job.id) == 120
     check = network.verify_audit(world.engine)
     assert check.intact and check.records == 120 + written, check
+
+
+def test_small_and_large_batches_read_alike(world: World, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Filtered to the batch's persons (small) or read whole (large): the same answers and reasons."""
+    from kruispunt.network.feeds import batch_checks
+
+    small = feeds.submit_batch(world.engine, _caller(world, "s-1"), _file(world), at=AT)
+    feeds.run_batch(world.engine, small.id)
+    monkeypatch.setattr(batch_checks, "FILTERED_UP_TO", 0)
+    large = feeds.submit_batch(world.engine, _caller(world, "s-2"), _file(world), at=AT)
+    feeds.run_batch(world.engine, large.id)
+    assert feeds.batch_results(world.engine, small.id).equals(feeds.batch_results(world.engine, large.id))
+    assert feeds.batch_rejects(world.engine, small.id).equals(feeds.batch_rejects(world.engine, large.id))
+    assert feeds.batch_job(world.engine, small.id).answered == 2
+    monkeypatch.setattr(batch_checks, "FILTERED_UP_TO", 100)
+    invalid = feeds.submit_batch(world.engine, _caller(world, "s-3"), b"insz\nnope\n123\n", at=AT)
+    assert feeds.run_batch(world.engine, invalid.id).rejected == 2  # no valid number: nothing to read

@@ -364,7 +364,7 @@ def _run_chunks(engine: Engine, job_id: int, pause: float) -> None:
             found = covering(conn, row.partner_id, row.service, row.purpose, date.today())
         except Refused as refusal:
             raise NetworkError(f"the deliberation no longer covers this batch: {refusal.message}") from None
-    ref = batch_checks.reference(engine, int(row.partner_id), found, row.at)
+    ref = batch_checks.reference(engine, int(row.partner_id), found, row.at, lines)
     kbo = _kbo(engine, int(row.partner_id))
     sqlite = engine.dialect.name == "sqlite"
     # Chunk n is committed by the writer while chunk n+1 is checked: the two overlap on two cores.

@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 
 import polars as pl
-from sqlalchemy import ColumnElement, Engine, Select, false, literal_column, or_, select
+from sqlalchemy import ColumnElement, Engine, Select, false, literal_column, or_, select, true
 from sqlalchemy.dialects import sqlite
 
 from kruispunt import identity
@@ -33,6 +33,7 @@ from kruispunt.store import read_frame
 NOT_INTEGRATED = "you have not integrated this person in the reference directory"
 _HTTP_STATUS = {r.value: r.http_status for r in Reason}
 _SQLITE = sqlite.dialect()
+FILTERED_UP_TO = 100_000
 
 
 @dataclass(frozen=True)
@@ -45,24 +46,54 @@ class Reference:
     answers: pl.DataFrame  # person_id -> statuses (JSON array)
 
 
-def reference(engine: Engine, partner_id: int, found: Deliberation, at: date) -> Reference:
-    """Read what the job is checked against; the three reads run side by side (each on a connection)."""
+def reference(
+    engine: Engine, partner_id: int, found: Deliberation, at: date, lines: pl.DataFrame | None = None
+) -> Reference:
+    """Read what the job is checked against.
+
+    With ``lines`` (line, input) of at most :data:`FILTERED_UP_TO` lines, only the persons behind their
+    numbers are read (a small batch costs what it asks, whatever the register's size); otherwise the
+    numbers, integrations and periods are read whole, three reads side by side, and joined in Polars:
+    for a large batch that is faster than sending its numbers to the database.
+    """
+    if lines is not None and lines.height <= FILTERED_UP_TO:
+        wanted = identity.parse_insz_column(lines["input"])["number"].drop_nulls().unique()
+        numbers = _numbers(engine, wanted.to_list())
+        persons = numbers["person_id"].unique().to_list()
+    else:
+        numbers, persons = None, None
     with ThreadPoolExecutor(max_workers=3, thread_name_prefix="batch-reference") as pool:
-        integrations = pool.submit(_held, engine, partner_id, found, at)
-        numbers = pool.submit(_numbers, engine)
-        periods = pool.submit(_periods, engine, found, at)
+        integrations = pool.submit(_held, engine, partner_id, found, at, persons)
+        everyone = pool.submit(_numbers, engine, None) if numbers is None else None
+        periods = pool.submit(_periods, engine, found, at, persons)
         held = integrations.result()
-        files = numbers.result().join(held, on="person_id", how="inner")
+        numbers = everyone.result() if everyone is not None else numbers
+        assert numbers is not None
+        files = numbers.join(held, on="person_id", how="inner")
         return Reference(at, found, files, _answers(periods.result(), held))
 
 
-def _held(engine: Engine, partner_id: int, found: Deliberation, at: date) -> pl.DataFrame:
-    """Per person the partner integrated: whether any integration is in a required capacity, and the
-    (lowest) required capacity of one covering ``at`` (null when none does)."""
+def _among(column: ColumnElement[Any], values: list[str] | list[int] | None) -> ColumnElement[bool]:
+    """``column IN (...)`` with the values written inline: validated numbers and ids, nothing to inject."""
+    if values is None:
+        return true()
+    if not values:
+        return false()
+    return column.in_([literal_column(f"'{v}'" if isinstance(v, str) else str(int(v))) for v in values])
+
+
+def _held(
+    engine: Engine, partner_id: int, found: Deliberation, at: date, persons: list[int] | None
+) -> pl.DataFrame:
+    """Per person the partner integrated (of ``persons``, or all): whether any integration is in a
+    required capacity, and the (lowest) required capacity of one covering ``at`` (null when none does)."""
     required = list(found.capacities)
     statement = select(
         integration.c.person_id, integration.c.capacity, integration.c.valid_from, integration.c.valid_to
-    ).where(integration.c.partner_id == literal_column(str(int(partner_id))))
+    ).where(
+        integration.c.partner_id == literal_column(str(int(partner_id))),
+        _among(integration.c.person_id, persons),
+    )
     schema = {"person_id": pl.Int64, "capacity": pl.Int64, "valid_from": pl.Date, "valid_to": pl.Date}
     fitting = pl.col("capacity").is_in(required)
     covering = (
@@ -75,9 +106,13 @@ def _held(engine: Engine, partner_id: int, found: Deliberation, at: date) -> pl.
     )
 
 
-def _numbers(engine: Engine) -> pl.DataFrame:
-    """Every number of every person (a replaced one too: the single call resolves them all)."""
-    statement = select(person_number.c.insz, person_number.c.person_id)
+def _numbers(engine: Engine, wanted: list[str] | None) -> pl.DataFrame:
+    """The persons behind the ``wanted`` numbers (or every number): any number, a replaced one too, as the
+    single call resolves them. ``wanted`` holds valid INSZ only (11 digits)."""
+    assert wanted is None or all(len(n) == 11 and n.isdigit() for n in wanted)
+    statement = select(person_number.c.insz, person_number.c.person_id).where(
+        _among(person_number.c.insz, wanted)
+    )
     return _read_plain(engine, statement, {"insz": pl.String, "person_id": pl.Int64})
 
 
@@ -103,8 +138,8 @@ def _read_plain(engine: Engine, statement: Select[Any], schema: dict[str, Any]) 
     return pl.read_csv(text.encode(), has_header=False, new_columns=list(schema), schema=schema)
 
 
-def _periods(engine: Engine, found: Deliberation, at: date) -> pl.DataFrame:
-    """The current status periods on ``at`` of the statuses the deliberation allows."""
+def _periods(engine: Engine, found: Deliberation, at: date, persons: list[int] | None) -> pl.DataFrame:
+    """The current status periods on ``at`` of the statuses the deliberation allows (of ``persons``)."""
     sp = status_period
     codes = sorted(found.fields)
     # The date's ISO text as a literal: compares as a date on both engines, whatever the read's driver.
@@ -114,6 +149,7 @@ def _periods(engine: Engine, found: Deliberation, at: date) -> pl.DataFrame:
         sp.c.start_date <= day,
         or_(sp.c.end_date.is_(None), sp.c.end_date >= day),
         or_(*[sp.c.status == code for code in codes]) if codes else false(),
+        _among(sp.c.person_id, persons),
     )
     return read_frame(engine, statement).with_columns(pl.col("person_id").cast(pl.Int64))
 
