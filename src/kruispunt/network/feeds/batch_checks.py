@@ -86,23 +86,38 @@ def _held(
     engine: Engine, partner_id: int, found: Deliberation, at: date, persons: list[int] | None
 ) -> pl.DataFrame:
     """Per person the partner integrated (of ``persons``, or all): whether any integration is in a
-    required capacity, and the (lowest) required capacity of one covering ``at`` (null when none does)."""
+    required capacity, and the capacity of the first one (in the directory's order, as the single call
+    takes it) in a required capacity covering ``at`` (null when none does)."""
     required = list(found.capacities)
     statement = select(
-        integration.c.person_id, integration.c.capacity, integration.c.valid_from, integration.c.valid_to
+        integration.c.id,
+        integration.c.person_id,
+        integration.c.capacity,
+        integration.c.valid_from,
+        integration.c.valid_to,
     ).where(
         integration.c.partner_id == literal_column(str(int(partner_id))),
         _among(integration.c.person_id, persons),
     )
-    schema = {"person_id": pl.Int64, "capacity": pl.Int64, "valid_from": pl.Date, "valid_to": pl.Date}
+    schema = {
+        "id": pl.Int64,
+        "person_id": pl.Int64,
+        "capacity": pl.Int64,
+        "valid_from": pl.Date,
+        "valid_to": pl.Date,
+    }
     fitting = pl.col("capacity").is_in(required)
     covering = (
         fitting & (pl.col("valid_from") <= at) & (pl.col("valid_to").is_null() | (pl.col("valid_to") >= at))
     )
     return (
         _read_plain(engine, statement, schema)
+        .sort("id")  # a group keeps its rows' order: first() is then the lowest id
         .group_by("person_id")
-        .agg(fitting.any().alias("has_fitting"), pl.col("capacity").filter(covering).min().alias("capacity"))
+        .agg(
+            fitting.any().alias("has_fitting"),
+            pl.col("capacity").filter(covering).first().alias("capacity"),
+        )
     )
 
 
