@@ -37,6 +37,10 @@ def test_bulk_records_verify_like_single_ones(engine: Engine) -> None:
     assert (first, last) == (2, 3)
     check = network.verify_audit(engine)
     assert check.intact and check.records == 3, check
+    if engine.dialect.name == "sqlite":  # stored as SQLAlchemy stores a DateTime: microseconds, 6 digits
+        with engine.connect() as conn:
+            stored = conn.exec_driver_sql("SELECT recorded_at FROM audit_record WHERE seq = 3").scalar()
+        assert stored == "2024-01-01 10:00:00.001234"
 
 
 def test_constants_and_single_records_chain_too(engine: Engine) -> None:

@@ -32,7 +32,9 @@ from kruispunt.store import bulk_insert
 FIELDS = tuple(f.name for f in fields(AuditEntry))
 _INTEGERS = {"http_status", "hub_us", "partner_id", "person_id", "capacity", "provider_us"}
 _NEEDS_ESCAPE = r'[^\x20-\x7e]|["\\]'
-_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"  # how SQLAlchemy stores a DateTime in SQLite
+# How SQLAlchemy stores a DateTime in SQLite, in Python's and in Polars' (chrono's) spelling.
+_SQLITE_TIME = "%Y-%m-%d %H:%M:%S.%f"
+_SQLITE_TIME_POLARS = "%Y-%m-%d %H:%M:%S.%6f"
 _SQLITE = sqlite.dialect()
 
 
@@ -125,7 +127,7 @@ def prepare(
 
 def _values(rows: pl.DataFrame) -> list[list[Any]]:
     if "recorded_at" in rows.columns:
-        rows = rows.with_columns(pl.col("recorded_at").dt.strftime(_SQLITE_TIME))
+        rows = rows.with_columns(pl.col("recorded_at").dt.strftime(_SQLITE_TIME_POLARS))
     return [rows[name].to_list() for name in rows.columns]
 
 
