@@ -7,7 +7,8 @@ Starts ``kruispunt serve`` (one worker by default) on a fresh database holding `
 persons with statuses, then drives ``/hello`` and ``GET /v1/persons/{insz}/statuses`` with the same number
 of concurrent connections. Every consultation carries a fresh message id, so each one is authenticated,
 authorised against the deliberation and the reference directory, answered and chained into the audit log.
-Prints both throughputs, their ratio and the consultation's latency percentiles, then verifies the chain.
+Prints both throughputs, their ratio, the consultation's latency percentiles and the server's CPU time per
+request of each, then verifies the chain.
 
 The load comes from ``wrk`` (Debian: ``apt-get install wrk``) when it is installed, otherwise from a
 Python asyncio + httpx generator (which needs more CPU per request, so its figures are lower).
@@ -82,6 +83,15 @@ def prepare(settings: Settings, persons: int, folder: Path) -> tuple[str, list[s
     token = network.issue_token(engine, ocmw, label="benchmark").token
     engine.dispose()
     return token, numbers
+
+
+def server_cpu(pid: int) -> float:
+    """CPU seconds (user and system) the server process has used so far (Linux /proc; NaN elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -188,8 +198,15 @@ def drive(kind: str, args: argparse.Namespace, workdir: Path) -> None:
                     }
                 )
                 _wrk(f"{base}/hello", args.connections, 2, None)  # warm-up
+                before = server_cpu(server.pid)
                 hello = _wrk(f"{base}/hello", args.connections, args.duration, None)
+                between = server_cpu(server.pid)
                 consult = _wrk(base + paths[0], args.connections, args.duration, script)
+                after = server_cpu(server.pid)
+                cpu = (
+                    (between - before) / (hello.requests_per_second * args.duration),
+                    (after - between) / (consult.requests_per_second * args.duration),
+                )
             else:
                 metadata = {
                     "Authorization": f"Bearer {token}",
@@ -197,6 +214,7 @@ def drive(kind: str, args: argparse.Namespace, workdir: Path) -> None:
                     "X-Case-Reference": "bench-case",
                     "X-Purpose": PURPOSE,
                 }
+                cpu = (float("nan"), float("nan"))
                 hello = asyncio.run(_python_load(f"{base}/hello", args.connections, args.duration, None))
                 consult = asyncio.run(
                     _python_load(base + paths[0], args.connections, args.duration, metadata)
@@ -213,7 +231,9 @@ def drive(kind: str, args: argparse.Namespace, workdir: Path) -> None:
         f"status consultation {consult.requests_per_second:,.0f} req/s, "
         f"p50 {consult.p50_ms:.2f} ms, p90 {consult.p90_ms:.2f} ms, p99 {consult.p99_ms:.2f} ms, "
         f"{consult.errors} non-2xx; ratio {ratio:.2f}; "
-        f"audit chain {'intact' if chain.intact else 'BROKEN'} with {chain.records:,} records",
+        f"audit chain {'intact' if chain.intact else 'BROKEN'} with {chain.records:,} records; "
+        f"server CPU per request: hello {cpu[0] * 1e6:.0f} us, consultation {cpu[1] * 1e6:.0f} us; "
+        f"load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
 

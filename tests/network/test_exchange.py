@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import sqlite3
+import threading
 from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 
 from kruispunt import network
 from tests.network.conftest import TODAY, World, headers, sqlite_only
@@ -207,3 +210,63 @@ def test_partner_administration(world: World) -> None:
             capacities=[1],
             parties=[world.fund],
         )
+
+
+@sqlite_only
+def test_statuses_parameters_are_validated_like_the_schema_says(client: TestClient, world: World) -> None:
+    bad_day = _statuses(client, world, world.ocmw_token, "v-1", params={"at": "15/06/2024"})
+    assert bad_day.status_code == 422 and bad_day.json()["error"]["reason"] == "invalid_request"
+    assert bad_day.json()["error"]["field"] == "at"
+    long_insz = client.get(
+        f"/v1/persons/{'1' * 41}/statuses", params=AT, headers=headers(world.ocmw_token, "v-2")
+    )
+    assert long_insz.status_code == 422 and long_insz.json()["error"]["field"] == "insz"
+    scheme = client.get(
+        f"/v1/persons/{world.head}/statuses",
+        params=AT,
+        headers={**headers(None, "v-3"), "Authorization": f"Basic {world.ocmw_token}"},
+    )
+    assert scheme.json()["error"]["reason"] == "token_missing"
+    assert network.audit_head(world.engine)[0] == 1  # schema violations are no exchange; the last one is
+
+
+def test_a_policy_change_made_elsewhere_applies_to_the_next_call(client: TestClient, world: World) -> None:
+    """The policy version is bumped by the database itself, so a change made outside the hub counts too."""
+    assert _statuses(client, world, world.fund_token, "pv-1").json()["error"]["reason"] == "no_deliberation"
+    network.add_deliberation(
+        world.engine,
+        number="21/300",
+        decided_on=date(2021, 2, 1),
+        title="Fund: statuses",
+        service="statuses",
+        purpose="social-inquiry",
+        fields=["VT"],
+        capacities=[1],
+        parties=[world.fund],
+    )
+    assert _statuses(client, world, world.fund_token, "pv-2").json()["error"]["reason"] == "not_integrated"
+    leave = "DELETE FROM deliberation_party WHERE partner_id IN (SELECT id FROM partner WHERE kbo = :k)"
+    with world.engine.begin() as conn:  # as another worker or an administrator's SQL would
+        conn.execute(
+            text(leave),
+            {"k": world.fund},
+        )
+    assert _statuses(client, world, world.fund_token, "pv-3").json()["error"]["reason"] == "no_deliberation"
+
+
+@sqlite_only
+def test_a_call_waits_for_another_writer_of_the_log_and_is_logged(client: TestClient, world: World) -> None:
+    """Another process holding SQLite's write lock: the record is handed to the writer that waits for it."""
+    database = world.engine.url.database
+    assert database is not None
+    other = sqlite3.connect(database, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.3, lambda: other.execute("COMMIT"))
+    release.start()
+    try:
+        answer = _statuses(client, world, world.ocmw_token, "busy-1")
+    finally:
+        release.join()
+        other.close()
+    assert answer.status_code == 200, answer.text
+    assert network.verify_audit(world.engine).records == 1

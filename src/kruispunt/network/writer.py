@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import psycopg
+from psycopg import sql
 from sqlalchemy import Dialect, Engine, Table, bindparam, literal_column, select, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.pool import PoolProxiedConnection
@@ -258,13 +259,22 @@ def _converted(row: dict[str, Any], conversions: dict[str, Callable[[Any], Any]]
 
 
 class _SqliteBatches:
-    """A connection of the loop's own that never waits for SQLite's write lock: busy means hand over."""
+    """A connection of the loop's own that never waits for SQLite's write lock: busy means hand over.
+
+    It does not checkpoint the WAL into the database when it commits (that writes and syncs the database
+    file, long enough to stall every call the loop serves); a thread does, every ``CHECKPOINT_EVERY``
+    commits, in passive mode, so writers never wait for it either.
+    """
+
+    CHECKPOINT_EVERY = 200
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._sql = _Statements(sqlite.dialect(paramstyle="named"))
         self._held: PoolProxiedConnection | None = None
         self._conn: sqlite3.Connection | None = None
+        self._commits = 0
+        self._checkpoint: asyncio.Future[None] | None = None
 
     async def write(self, batch: list[_Pending]) -> None:
         conn = self._conn or self._connect()
@@ -281,12 +291,26 @@ class _SqliteBatches:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise
+        self._commits += 1
+        idle = self._checkpoint is None or self._checkpoint.done()
+        if self._commits % self.CHECKPOINT_EVERY == 0 and idle:
+            self._checkpoint = asyncio.get_running_loop().run_in_executor(None, self._checkpoint_wal)
+
+    def _checkpoint_wal(self) -> None:
+        held = self._engine.raw_connection()  # the DBAPI connection: no transaction, no write lock
+        try:
+            cursor = held.cursor()
+            cursor.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            cursor.close()
+        finally:
+            held.close()
 
     def _connect(self) -> sqlite3.Connection:
         self._held = self._engine.raw_connection()
         conn = self._held.driver_connection
         assert isinstance(conn, sqlite3.Connection)
         conn.execute("PRAGMA busy_timeout=0")
+        conn.execute("PRAGMA wal_autocheckpoint=0")
         self._conn = conn
         return conn
 
@@ -296,29 +320,59 @@ class _SqliteBatches:
             held.invalidate()  # its busy timeout is not the pool's: never hand it to anyone else
 
 
+class _Unnest:
+    """``INSERT INTO table SELECT * FROM unnest(arrays)``: one prepared statement for any number of rows."""
+
+    def __init__(self, table: Table, dialect: Dialect) -> None:
+        self.names = [column.name for column in table.columns]
+        arrays = [
+            sql.SQL("{}::{}[]").format(sql.Placeholder(c.name), sql.SQL(str(c.type.compile(dialect=dialect))))
+            for c in table.columns
+        ]
+        self.statement = sql.SQL("INSERT INTO {} ({}) SELECT * FROM unnest({})").format(
+            sql.Identifier(table.name),
+            sql.SQL(", ").join(map(sql.Identifier, self.names)),
+            sql.SQL(", ").join(arrays),
+        )
+        self._text: str | None = None
+
+    def text(self, conn: psycopg.AsyncConnection[Any]) -> str:
+        """The statement as text (composing it anew at every call would cost more than running it)."""
+        if self._text is None:
+            self._text = self.statement.as_string(conn)
+        return self._text
+
+    def columns(self, rows: list[dict[str, Any]]) -> dict[str, list[Any]]:
+        return {name: [row[name] for row in rows] for name in self.names}
+
+
 class _PostgresBatches:
     """One asynchronous connection; the head is locked (``FOR UPDATE``), so workers keep one chain."""
 
     def __init__(self, engine: Engine) -> None:
         self._conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
         self._sql = _Statements(engine.dialect)
+        self._records = _Unnest(audit_record, engine.dialect)
+        self._replies = _Unnest(exchange_reply, engine.dialect)
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     async def write(self, batch: list[_Pending]) -> None:
+        """Two round trips: begin and lock the head; then the rows, the new head and the commit at once."""
         conn = await self._connection()
         try:
-            async with conn.transaction():
-                cursor = await conn.execute(self._sql.head, prepare=True)
-                head = await cursor.fetchone()
+            async with conn.pipeline(), conn.transaction():
+                cursor = conn.cursor()
+                await cursor.execute(self._sql.head, prepare=True)
+                head = await cursor.fetchone()  # waits for the lock, as any writer of the chain does
                 assert head is not None
                 rows, replies = _chained(head[0], head[1], batch)
-                async with conn.pipeline():
-                    await cursor.executemany(self._sql.record, self._sql.records(rows))
-                    if replies:
-                        await cursor.executemany(self._sql.reply, self._sql.replies(replies))
-                    last = rows[-1]
-                    await conn.execute(self._sql.move, {"seq": last["seq"], "hash": last["hash"]})
+                records, kept = self._records, self._replies
+                await cursor.execute(records.text(conn), records.columns(rows), prepare=True)
+                if replies:
+                    await cursor.execute(kept.text(conn), kept.columns(replies), prepare=True)
+                last = rows[-1]
+                await cursor.execute(self._sql.move, {"seq": last["seq"], "hash": last["hash"]}, prepare=True)
         except BaseException:
             if conn.broken or conn.closed:
                 self.close()
