@@ -9,6 +9,9 @@ Public API (what other rooms and the shells may use):
   :func:`periods_frame`;
 - tables (for read-only joins): :data:`status_period`, :data:`status_load`.
 
+``periods_frame`` answers current knowledge from a columnar snapshot kept exact through the mutation
+sequence (:mod:`kruispunt.statuses.snapshot`, table ``status_snapshot``).
+
 Every change a load makes is a mutation event in ``store.mutation_event`` (kinds ``status.started``,
 ``status.ended``, ``status.corrected``, ``status.removed``; ``subject`` = status code; ``detail`` = JSON
 ``{"source": ..., "old": [periods], "new": period | null}``).

@@ -37,8 +37,7 @@ from kruispunt.statuses.outbox import append_status_events
 from kruispunt.statuses.periods import KEY, Changes, delta_target, merge_periods, plan_changes
 from kruispunt.statuses.sql import one_of_ids, one_of_text
 from kruispunt.statuses.tables import status_load, status_period
-from kruispunt.store import bulk_insert, read_frame
-from kruispunt.store.events import lock_outbox
+from kruispunt.store import bulk_insert, lock_outbox, read_frame
 
 Mode = Literal["full", "delta"]
 STATUS_LOCK_KEY = 7_300_004

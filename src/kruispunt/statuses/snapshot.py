@@ -60,8 +60,11 @@ _TAIL_SCHEMA: dict[str, Any] = {
     "detail": pl.String,
 }
 me = mutation_event
+# The newest by sequence: two readers storing at once may leave two rows, each exact for its number.
 _STORED = (
-    select(status_snapshot.c.upto_seq, status_snapshot.c.data).order_by(status_snapshot.c.id.desc()).limit(1)
+    select(status_snapshot.c.upto_seq, status_snapshot.c.data)
+    .order_by(status_snapshot.c.upto_seq.desc(), status_snapshot.c.id.desc())
+    .limit(1)
 )
 
 

@@ -1,14 +1,15 @@
 """Storage room: engines, the shared schema metadata, migrations, bulk writes and columnar reads.
 
 Public API: :func:`create_engine_for`, :func:`upgrade`, :data:`metadata`, :func:`bulk_insert`,
-:func:`read_frame`, :func:`append_events`, :func:`append_events_from`, :func:`is_postgresql`.
+:func:`read_frame`, :func:`append_events`, :func:`append_events_from`, :func:`lock_outbox`,
+:func:`is_postgresql`.
 """
 
 from sqlalchemy import Engine
 
 from kruispunt.store.bulk import bulk_insert, read_frame
 from kruispunt.store.engine import create_engine_for, is_postgresql
-from kruispunt.store.events import append_events, append_events_from, mutation_event
+from kruispunt.store.events import append_events, append_events_from, lock_outbox, mutation_event
 from kruispunt.store.metadata import ID, metadata
 
 
@@ -34,6 +35,7 @@ __all__ = [
     "create_engine_for",
     "current_revision",
     "is_postgresql",
+    "lock_outbox",
     "metadata",
     "mutation_event",
     "read_frame",
