@@ -348,16 +348,23 @@ def maintain(
 ) -> None:
     """Bring the stored snapshot forward over a large load, inside the load's transaction."""
     changed = changes.inserted.height + changes.superseded.height
-    stored = read_stored(conn)
-    if stored is None:
+    # Decide from the stored snapshot's number and size before reading it: a small load leaves it.
+    head = conn.execute(
+        select(status_snapshot.c.upto_seq, status_snapshot.c.periods)
+        .order_by(status_snapshot.c.upto_seq.desc(), status_snapshot.c.id.desc())
+        .limit(1)
+    ).first()
+    if head is None:
         if not was_empty:
             return  # periods from before any snapshot: the next reader reads them directly
         base = empty_periods()
     else:
-        if stored.upto_seq > sequence.before or sequence.before - stored.upto_seq > TAIL_LIMIT:
+        if head.upto_seq > sequence.before or sequence.before - head.upto_seq > TAIL_LIMIT:
             return
-        if changed < max(MAINTAIN_FROM, stored.periods.height // 100):
+        if changed < max(MAINTAIN_FROM, head.periods // 100):
             return
+        stored = read_stored(conn)
+        assert stored is not None
         base = apply_events(stored.periods, tail_events(conn, stored.upto_seq, sequence.before))
     periods = apply_changes(base, changes, numbers)
     # A number replaced after the loader read the register: the events say which one is current.
