@@ -7,6 +7,7 @@ to an empty directory before starting them and ``/metrics`` adds up all workers.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -34,9 +35,20 @@ LATENCY = Histogram(
 HTTP_REQUESTS = Counter("kruispunt_http_requests", "HTTP requests served, by status class.", ["status"])
 
 
+# The labelled children, looked up once: ``labels()`` takes a lock and builds a key at every call.
+_exchanges: dict[tuple[str, str], Any] = {}
+_latency: dict[str, Any] = {}
+
+
 def observe(service: str, outcome: str, reason: str | None, source: str | None, seconds: float) -> None:
-    EXCHANGES.labels(service, outcome).inc()
-    LATENCY.labels(service).observe(seconds)
+    counted = _exchanges.get((service, outcome))
+    if counted is None:
+        counted = _exchanges[(service, outcome)] = EXCHANGES.labels(service, outcome)
+    timed = _latency.get(service)
+    if timed is None:
+        timed = _latency[service] = LATENCY.labels(service)
+    counted.inc()
+    timed.observe(seconds)
     if reason is not None:
         REFUSALS.labels(reason, source or "hub").inc()
 
