@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import polars as pl
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
@@ -266,3 +267,14 @@ def test_small_and_large_batches_read_alike(world: World, monkeypatch) -> None: 
     monkeypatch.setattr(batch_checks, "FILTERED_UP_TO", 100)
     invalid = feeds.submit_batch(world.engine, _caller(world, "s-3"), b"insz\nnope\n123\n", at=AT)
     assert feeds.run_batch(world.engine, invalid.id).rejected == 2  # no valid number: nothing to read
+
+
+def test_inlined_reference_values_are_digits_only() -> None:
+    """Numbers written into a reference read's SQL are refused unless they are plain digits."""
+    from kruispunt.network.feeds.batch_checks import _inline
+
+    assert _inline("85073003328") == "'85073003328'"
+    assert _inline(42) == "42"
+    for hostile in ("1' OR '1'='1", "١٢٣", ""):
+        with pytest.raises(ValueError, match="not a string of digits"):
+            _inline(hostile)

@@ -79,7 +79,16 @@ def _among(column: ColumnElement[Any], values: list[str] | list[int] | None) -> 
         return true()
     if not values:
         return false()
-    return column.in_([literal_column(f"'{v}'" if isinstance(v, str) else str(int(v))) for v in values])
+    return column.in_([literal_column(_inline(v)) for v in values])
+
+
+def _inline(value: str | int) -> str:
+    """An SQL literal for a number or a string of digits; anything else is refused, not escaped."""
+    if isinstance(value, int):
+        return str(int(value))
+    if not (value.isascii() and value.isdigit()):
+        raise ValueError(f"not a string of digits: {value!r}")
+    return f"'{value}'"
 
 
 def _held(
@@ -124,7 +133,6 @@ def _held(
 def _numbers(engine: Engine, wanted: list[str] | None) -> pl.DataFrame:
     """The persons behind the ``wanted`` numbers (or every number): any number, a replaced one too, as the
     single call resolves them. ``wanted`` holds valid INSZ only (11 digits)."""
-    assert wanted is None or all(len(n) == 11 and n.isdigit() for n in wanted)
     statement = select(person_number.c.insz, person_number.c.person_id).where(
         _among(person_number.c.insz, wanted)
     )
