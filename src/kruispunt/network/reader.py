@@ -19,21 +19,8 @@ from datetime import date, datetime
 from typing import Any, Protocol
 
 import psycopg
-from sqlalchemy import (
-    Date,
-    Engine,
-    Integer,
-    Select,
-    String,
-    and_,
-    bindparam,
-    func,
-    literal_column,
-    or_,
-    select,
-)
+from sqlalchemy import Engine, and_, bindparam, literal_column, or_, select
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.pool import PoolProxiedConnection
 
 from kruispunt import statuses
@@ -53,93 +40,64 @@ STORED_DIGEST, STORED_STATUS, STORED_BODY, POLICY_VERSION = range(6, 10)
 INTEGRATION, PERSON, CAPACITY, VALID_FROM, VALID_TO = range(10, 15)
 PERIOD, STATUS, START, END, SOURCE = range(15, 20)
 
-
-def _consultation(source: Any, asked: Mapping[str, Any], *calls: Any) -> Select[Any]:
-    """The statement over ``source`` (partner_credential, alone or joined to the calls), with the call's
-    parameters taken from ``asked`` (bound values, or the calls' columns)."""
-    return (
-        select(
-            partner_credential.c.id,
-            partner_credential.c.partner_id,
-            partner_credential.c.token_hash,
-            partner_credential.c.revoked_at,
-            partner.c.kbo,
-            partner.c.sector,
-            exchange_reply.c.request_digest,
-            exchange_reply.c.http_status,
-            exchange_reply.c.body,
-            hub_policy.c.version,
-            integration.c.id,
-            integration.c.person_id,
-            integration.c.capacity,
-            integration.c.valid_from,
-            integration.c.valid_to,
-            _sp.c.id,
-            _sp.c.status,
-            _sp.c.start_date,
-            _sp.c.end_date,
-            _sp.c.source,
-            *calls,
-        )
-        .select_from(source)
-        .join(partner, partner.c.id == partner_credential.c.partner_id)
-        .join(hub_policy, hub_policy.c.id == literal_column("1"))
-        .outerjoin(
-            exchange_reply,
-            and_(
-                exchange_reply.c.partner_id == partner_credential.c.partner_id,
-                exchange_reply.c.message_id == asked["message_id"],
-            ),
-        )
-        .outerjoin(
-            integration,
-            and_(
-                integration.c.partner_id == partner_credential.c.partner_id,
-                # The person behind any of their numbers (a replaced BIS number still answers). The number
-                # is the key of person_number, so this is one value, found once by the planner; with IN
-                # instead, PostgreSQL may walk all the partner's integrations.
-                integration.c.person_id
-                == select(person_number.c.person_id)
-                .where(person_number.c.insz == asked["insz"])
-                .scalar_subquery(),
-            ),
-        )
-        .outerjoin(
-            _sp,
-            and_(
-                _sp.c.person_id == integration.c.person_id,
-                _sp.c.superseded_at.is_(None),
-                _sp.c.start_date <= asked["last"],
-                or_(_sp.c.end_date.is_(None), _sp.c.end_date >= asked["first"]),
-            ),
-        )
-        .where(partner_credential.c.token_hash == asked["token_hash"])
+CONSULTATION = (
+    select(
+        partner_credential.c.id,
+        partner_credential.c.partner_id,
+        partner_credential.c.token_hash,
+        partner_credential.c.revoked_at,
+        partner.c.kbo,
+        partner.c.sector,
+        exchange_reply.c.request_digest,
+        exchange_reply.c.http_status,
+        exchange_reply.c.body,
+        hub_policy.c.version,
+        integration.c.id,
+        integration.c.person_id,
+        integration.c.capacity,
+        integration.c.valid_from,
+        integration.c.valid_to,
+        _sp.c.id,
+        _sp.c.status,
+        _sp.c.start_date,
+        _sp.c.end_date,
+        _sp.c.source,
     )
-
-
-_ORDER = (integration.c.id, _sp.c.start_date, _sp.c.status, _sp.c.source)
-_NAMES = ("token_hash", "message_id", "insz", "first", "last")
-CONSULTATION = _consultation(partner_credential, {name: bindparam(name) for name in _NAMES}).order_by(*_ORDER)
-
-# On PostgreSQL the calls ready in one turn of the loop are asked together: their parameters as arrays,
-# unnested into rows (set-returning functions in a select list run in step), each call's rows tagged.
-_ARRAYS = {
-    "k": Integer,
-    "token_hash": String,
-    "message_id": String,
-    "insz": String,
-    "first": Date,
-    "last": Date,
-}
-_CALLS = select(
-    *(func.unnest(bindparam(name, type_=ARRAY(kind))).label(name) for name, kind in _ARRAYS.items())
-).subquery("call")
-CALL = 20  # position of the call's tag in a row of CONSULTATIONS
-CONSULTATIONS = _consultation(
-    _CALLS.join(partner_credential, partner_credential.c.token_hash == _CALLS.c.token_hash),
-    {name: _CALLS.c[name] for name in _NAMES},
-    _CALLS.c.k,
-).order_by(_CALLS.c.k, *_ORDER)
+    .select_from(partner_credential)
+    .join(partner, partner.c.id == partner_credential.c.partner_id)
+    .join(hub_policy, hub_policy.c.id == literal_column("1"))
+    .outerjoin(
+        exchange_reply,
+        and_(
+            exchange_reply.c.partner_id == partner_credential.c.partner_id,
+            exchange_reply.c.message_id == bindparam("message_id"),
+        ),
+    )
+    .outerjoin(
+        integration,
+        and_(
+            integration.c.partner_id == partner_credential.c.partner_id,
+            # The person behind any of their numbers (a replaced BIS number still answers). The number is
+            # the key of person_number, so this is one value, found once by the planner; with IN instead,
+            # PostgreSQL may walk all the partner's integrations.
+            integration.c.person_id
+            == select(person_number.c.person_id)
+            .where(person_number.c.insz == bindparam("insz"))
+            .scalar_subquery(),
+        ),
+    )
+    .outerjoin(
+        _sp,
+        and_(
+            _sp.c.person_id == integration.c.person_id,
+            _sp.c.superseded_at.is_(None),
+            _sp.c.start_date <= bindparam("last"),
+            or_(_sp.c.end_date.is_(None), _sp.c.end_date >= bindparam("first")),
+        ),
+    )
+    .where(partner_credential.c.token_hash == bindparam("token_hash"))
+    .order_by(integration.c.id, _sp.c.start_date, _sp.c.status, _sp.c.source)
+)
 
 
 class Reader(Protocol):
@@ -205,56 +163,29 @@ class SqliteReader:
 
 
 class PostgresReader:
-    """A few asynchronous connections (opened on first use, in the serving loop), statements prepared.
-
-    The calls that become ready in one turn of the loop share one statement (:data:`CONSULTATIONS`): a
-    round trip and psycopg's own overhead per turn instead of per call.
-    """
+    """A few asynchronous connections (opened on first use, in the serving loop), statements prepared."""
 
     def __init__(self, engine: Engine, size: int = 4) -> None:
         self._conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-        self._sql = str(CONSULTATIONS.compile(dialect=engine.dialect))
+        self._sql = str(CONSULTATION.compile(dialect=engine.dialect))
         self._size = size
         self._idle: list[psycopg.AsyncConnection[Any]] = []
         self._open: list[psycopg.AsyncConnection[Any]] = []
         self._slots: asyncio.Semaphore | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._waiting: list[tuple[tuple[str, str, str, date, date], asyncio.Future[list[Sequence[Any]]]]] = []
-        self._draining: asyncio.Task[None] | None = None
-        self._running: set[asyncio.Task[None]] = set()
 
     async def consultation(
         self, token_hash: str, message_id: str, insz: str, first: date, last: date
     ) -> list[Sequence[Any]]:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[list[Sequence[Any]]] = loop.create_future()
-        self._waiting.append(((token_hash, message_id, insz, first, last), future))
-        if self._draining is None:
-            self._draining = loop.create_task(self._drain())
-        return await future
-
-    async def _drain(self) -> None:
-        try:
-            while self._waiting:
-                slots = self._slots_here()
-                await slots.acquire()  # the calls arriving meanwhile join the batch
-                await asyncio.sleep(0)
-                batch, self._waiting = self._waiting, []
-                task = asyncio.get_running_loop().create_task(self._ask(batch, slots))
-                self._running.add(task)
-                task.add_done_callback(self._running.discard)
-        finally:
-            self._draining = None
-
-    async def _ask(
-        self,
-        batch: list[tuple[tuple[str, str, str, date, date], asyncio.Future[list[Sequence[Any]]]]],
-        slots: asyncio.Semaphore,
-    ) -> None:
-        columns = list(zip(*(call for call, _ in batch), strict=True))
-        parameters = dict(zip(_NAMES, (list(c) for c in columns), strict=True))
-        parameters["k"] = list(range(len(batch)))
-        try:
+        parameters: Mapping[str, Any] = {
+            "token_hash": token_hash,
+            "message_id": message_id,
+            "insz": insz,
+            "first": first,
+            "last": last,
+        }
+        slots = self._slots_here()
+        async with slots:
             conn = self._idle.pop() if self._idle else await self._connect()
             try:
                 cursor = await conn.execute(self._sql, parameters, prepare=True)
@@ -263,19 +194,7 @@ class PostgresReader:
                 self._drop(conn)  # a broken or cancelled connection is not reused
                 raise
             self._idle.append(conn)
-        except Exception as error:
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(error)
-            return
-        finally:
-            slots.release()
-        answers: list[list[Sequence[Any]]] = [[] for _ in batch]
-        for row in rows:
-            answers[row[CALL]].append(row)
-        for (_, future), answer in zip(batch, answers, strict=True):
-            if not future.done():  # a caller that went away
-                future.set_result(answer)
+        return rows
 
     def _slots_here(self) -> asyncio.Semaphore:
         loop = asyncio.get_running_loop()
