@@ -42,7 +42,15 @@ from kruispunt.network.directory import (
     register_in,
     route_for,
 )
-from kruispunt.network.partners import Credential, Partner, credential_matches, now, parse_kbo, token_hash
+from kruispunt.network.partners import (
+    CREDENTIAL_COLUMNS,
+    Credential,
+    Partner,
+    credential_matches,
+    now,
+    parse_kbo,
+    token_hash,
+)
 from kruispunt.network.reasons import NetworkError, Reason, Refused
 from kruispunt.network.schemas import PersonOut, ProviderPerson, ProviderStatuses, StatusOut
 from kruispunt.network.services import DIRECTORY, IDENTITY, STATUSES
@@ -164,12 +172,7 @@ def _authentication(by: ColumnElement[bool]) -> Select[Any]:
     """The credential, its partner and any reply stored under the call's message id, in one query."""
     return (
         select(
-            partner_credential.c.id,
-            partner_credential.c.partner_id,
-            partner_credential.c.token_hash,
-            partner_credential.c.revoked_at,
-            partner.c.kbo,
-            partner.c.sector,
+            *CREDENTIAL_COLUMNS,
             exchange_reply.c.request_digest,
             exchange_reply.c.http_status,
             exchange_reply.c.body,

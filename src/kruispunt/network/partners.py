@@ -21,6 +21,16 @@ from kruispunt.network.reasons import NetworkError
 from kruispunt.network.tables import partner, partner_credential
 
 TOKEN_PREFIX = "kp_"
+# What authenticating a call reads about its credential and partner, in this order (the hub's hot
+# statement, its slower path and the feeds all select these first).
+CREDENTIAL_COLUMNS = (
+    partner_credential.c.id,
+    partner_credential.c.partner_id,
+    partner_credential.c.token_hash,
+    partner_credential.c.revoked_at,
+    partner.c.kbo,
+    partner.c.sector,
+)
 
 
 def now() -> datetime:

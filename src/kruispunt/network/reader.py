@@ -25,6 +25,7 @@ from sqlalchemy.pool import PoolProxiedConnection
 
 from kruispunt import statuses
 from kruispunt.identity.tables import person_number
+from kruispunt.network.partners import CREDENTIAL_COLUMNS
 from kruispunt.network.tables import (
     exchange_reply,
     hub_policy,
@@ -42,12 +43,7 @@ PERIOD, STATUS, START, END, SOURCE = range(15, 20)
 
 CONSULTATION = (
     select(
-        partner_credential.c.id,
-        partner_credential.c.partner_id,
-        partner_credential.c.token_hash,
-        partner_credential.c.revoked_at,
-        partner.c.kbo,
-        partner.c.sector,
+        *CREDENTIAL_COLUMNS,
         exchange_reply.c.request_digest,
         exchange_reply.c.http_status,
         exchange_reply.c.body,

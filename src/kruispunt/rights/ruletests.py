@@ -16,6 +16,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kruispunt.rights.evaluate import evaluate_frames
+from kruispunt.rights.indexed import POPULATION_COLUMNS
 from kruispunt.rights.loader import (
     RuleError,
     RuleProblem,
@@ -95,14 +96,7 @@ def _frames(test: RuleTest) -> tuple[pl.DataFrame, pl.DataFrame]:
             "household_id": [p.household for p in test.persons],
             "household_role": [p.role for p in test.persons],
         },
-        schema={
-            "person_id": pl.Int64,
-            "insz": pl.String,
-            "birth_date": pl.Date,
-            "municipality_nis": pl.String,
-            "household_id": pl.String,
-            "household_role": pl.String,
-        },
+        schema=POPULATION_COLUMNS,
     )
     periods = pl.DataFrame(
         {

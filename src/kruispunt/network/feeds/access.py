@@ -15,7 +15,7 @@ from sqlalchemy import Engine, select
 from kruispunt.network import audit
 from kruispunt.network.deliberations import PURPOSE_PATTERN
 from kruispunt.network.hub import MESSAGE_ID_PATTERN, TEXT_PATTERN, CallMeta
-from kruispunt.network.partners import Credential, credential_matches, now, token_hash
+from kruispunt.network.partners import CREDENTIAL_COLUMNS, Credential, credential_matches, now, token_hash
 from kruispunt.network.reasons import Reason, Refused
 from kruispunt.network.tables import partner, partner_credential
 
@@ -40,12 +40,7 @@ def _credential(engine: Engine, token: str | None) -> Credential:
         raise Refused(Reason.TOKEN_MISSING, "send 'Authorization: Bearer <token>'", field="Authorization")
     statement = (
         select(
-            partner_credential.c.id,
-            partner_credential.c.partner_id,
-            partner_credential.c.token_hash,
-            partner_credential.c.revoked_at,
-            partner.c.kbo,
-            partner.c.sector,
+            *CREDENTIAL_COLUMNS,
         )
         .join(partner, partner.c.id == partner_credential.c.partner_id)
         .where(partner_credential.c.token_hash == token_hash(token))
