@@ -9,8 +9,8 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 
 from kruispunt.identity import NumberGenerator, load_register
-from kruispunt.statuses import STATUS_COLUMNS
-from kruispunt.store import metadata, mutation_event
+from kruispunt.statuses import STATUS_COLUMNS, mutation_stream
+from kruispunt.store import metadata
 from tests.factories import household, write_register
 
 
@@ -42,8 +42,8 @@ def events(engine: Engine) -> list[tuple[str, str | None, str | None]]:
     """(kind, subject, insz) of every status event, in sequence order."""
     with engine.connect() as conn:
         rows = conn.execute(
-            select(mutation_event.c.kind, mutation_event.c.subject, mutation_event.c.insz)
-            .where(mutation_event.c.kind.like("status.%"))
-            .order_by(mutation_event.c.seq)
+            select(mutation_stream.c.kind, mutation_stream.c.subject, mutation_stream.c.insz)
+            .where(mutation_stream.c.kind.like("status.%"))
+            .order_by(mutation_stream.c.seq)
         ).all()
     return [(r.kind, r.subject, r.insz) for r in rows]

@@ -126,7 +126,7 @@ def load_status_feed(
             written = _apply(conn, changes, feed, (path, source, mode), now)
             lock_outbox(conn)
             before = snapshot.newest_seq(conn)
-            append_status_events(conn, changes, now, (written.load_id, written.started_after))
+            append_status_events(conn, changes, now, (written.load_id, *written.started_ids))
             sequence = snapshot.LoadSequence(numbers_seq, before, snapshot.newest_seq(conn))
             snapshot.maintain(conn, changes, numbers, sequence, was_empty=written.was_empty)
             _refresh_statistics(conn, changes)
@@ -173,11 +173,11 @@ def current_periods(
 
 @dataclass(frozen=True)
 class _Written:
-    """The load's id, the highest period id before its started periods were inserted, and whether the
-    table held no period at all before the load."""
+    """The load's id, the first and last id of its started periods, and whether the table held no period
+    at all before the load."""
 
     load_id: int
-    started_after: int
+    started_ids: tuple[int, int]
     was_empty: bool
 
 
@@ -205,11 +205,11 @@ def _apply(
     was_empty = _highest_id(conn) == 0
     _supersede(conn, changes.superseded["id"], now)
     # Replacing periods first, then the started ones: the started periods are then the rows of this load
-    # above the highest id before them, which is all the database needs to write their events itself.
+    # in one id range, which is all their outbox record needs to name (see outbox).
     _insert_periods(conn, changes.replacing, now, load_id)
     before = _highest_id(conn)
     _insert_periods(conn, changes.started, now, load_id)
-    return _Written(load_id, before, was_empty)
+    return _Written(load_id, (before + 1, _highest_id(conn)), was_empty)
 
 
 def _highest_id(conn: Connection) -> int:

@@ -31,6 +31,7 @@ from sqlalchemy import Connection, Engine, Select, delete, func, or_, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError
 
+from kruispunt.statuses.outbox import mutation_stream
 from kruispunt.statuses.periods import KEY, Changes
 from kruispunt.statuses.tables import status_snapshot
 from kruispunt.store import mutation_event
@@ -44,7 +45,7 @@ SCHEMA: dict[str, Any] = {
     "source": pl.String,
 }
 NUMBER_REPLACED = "register.number_replaced"
-TAIL_LIMIT = 2_000_000  # events; beyond this a direct read is cheaper than replaying them
+TAIL_LIMIT = 2_000_000  # outbox records; beyond this a direct read is cheaper than replaying them
 REFRESH_FROM = 50_000  # events; a reader that replayed this many stores the result
 MAINTAIN_FROM = 20_000  # changed periods; smaller loads leave the replay to readers
 
@@ -208,14 +209,16 @@ def store(conn: Connection, snapshot: Snapshot) -> None:
 
 
 def _tail_statement(after: int, upto: int) -> Select[Any]:
+    """The status and number events after ``after``, a load's started periods one row each."""
+    ms = mutation_stream
     return (
-        select(me.c.seq, me.c.kind, me.c.person_id, me.c.insz, me.c.subject, me.c.detail)
+        select(ms.c.seq, ms.c.kind, ms.c.person_id, ms.c.insz, ms.c.subject, ms.c.detail)
         .where(
-            me.c.seq > after,
-            me.c.seq <= upto,
-            or_(me.c.kind.like("status.%"), me.c.kind == NUMBER_REPLACED),
+            ms.c.seq > after,
+            ms.c.seq <= upto,
+            or_(ms.c.kind.like("status.%"), ms.c.kind == NUMBER_REPLACED),
         )
-        .order_by(me.c.seq)
+        .order_by(ms.c.seq)
     )
 
 

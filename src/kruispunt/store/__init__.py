@@ -1,15 +1,21 @@
 """Storage room: engines, the shared schema metadata, migrations, bulk writes and columnar reads.
 
 Public API: :func:`create_engine_for`, :func:`upgrade`, :data:`metadata`, :func:`bulk_insert`,
-:func:`read_frame`, :func:`append_events`, :func:`append_events_from`, :func:`lock_outbox`,
-:func:`is_postgresql`.
+:func:`read_frame`, :func:`append_events`, :func:`append_block`, :func:`append_events_from`,
+:func:`lock_outbox`, :func:`is_postgresql`.
 """
 
 from sqlalchemy import Engine
 
 from kruispunt.store.bulk import bulk_insert, read_frame
 from kruispunt.store.engine import create_engine_for, is_postgresql
-from kruispunt.store.events import append_events, append_events_from, lock_outbox, mutation_event
+from kruispunt.store.events import (
+    append_block,
+    append_events,
+    append_events_from,
+    lock_outbox,
+    mutation_event,
+)
 from kruispunt.store.metadata import ID, metadata
 
 
@@ -29,6 +35,7 @@ def current_revision(engine: Engine) -> str | None:
 
 __all__ = [
     "ID",
+    "append_block",
     "append_events",
     "append_events_from",
     "bulk_insert",

@@ -3,6 +3,11 @@
 Rooms append events in the same transaction as the change they describe; the exchange hub and the
 rights engine read them by sequence number. On PostgreSQL writers serialise on an advisory lock so that
 sequence order is commit order and a reader's cursor never skips a late-committing lower number.
+
+A room may store many events of one kind as a single record that stands for a block of consecutive
+sequence numbers, ending at its own (:func:`append_block`); the room then offers a view that shows the
+block one row per event (the statuses room's ``mutation_stream``). Numbers stay unique and monotonic; a
+block may leave some of its numbers unused, as a sequence may.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
+    select,
     text,
 )
 
@@ -74,6 +81,25 @@ def append_events_from(conn: Connection, query: Select[Any] | CompoundSelect[Any
     lock_outbox(conn)
     result = conn.execute(mutation_event.insert().from_select(list(EVENT_COLUMNS), query))
     return int(result.rowcount)
+
+
+def append_block(conn: Connection, record: pl.DataFrame, size: int) -> int:
+    """Append one event ``record`` (a one-row frame) that stands for ``size`` sequence numbers.
+
+    The record takes the last number of the block, so that the next event follows the block; returns
+    that number. Inside the caller's transaction, under the outbox lock.
+    """
+    if record.height != 1 or size < 1:
+        raise ValueError("a block is one record standing for at least one sequence number")
+    lock_outbox(conn)
+    newest = conn.execute(select(func.coalesce(func.max(mutation_event.c.seq), 0))).scalar_one()
+    seq = int(newest) + size
+    bulk_insert(conn, mutation_event, record.with_columns(pl.lit(seq, pl.Int64).alias("seq")))
+    if conn.dialect.name == "postgresql":
+        conn.execute(
+            text("SELECT setval(pg_get_serial_sequence('mutation_event', 'seq'), :seq)"), {"seq": seq}
+        )
+    return seq
 
 
 def lock_outbox(conn: Connection) -> None:

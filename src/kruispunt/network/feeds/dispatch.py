@@ -15,6 +15,7 @@ from time import perf_counter
 import polars as pl
 from sqlalchemy import Connection, Engine, func, select, update
 
+from kruispunt import statuses
 from kruispunt.network.feed_tables import feed_dispatch, feed_entry
 from kruispunt.network.feeds import entitlement, municipal
 from kruispunt.network.partners import now
@@ -57,19 +58,19 @@ def _cursor(conn: Connection) -> int:
 
 
 def _events(engine: Engine, after: int, upto: int) -> pl.DataFrame:
+    """The events in (``after``, ``upto``], one row per change (a load's started periods expanded)."""
+    ms = statuses.mutation_stream
     statement = select(
-        mutation_event.c.seq,
-        mutation_event.c.recorded_at,
-        mutation_event.c.kind,
-        mutation_event.c.person_id,
-        mutation_event.c.insz,
-        mutation_event.c.subject,
-        mutation_event.c.effective_from,
-        mutation_event.c.effective_to,
-        mutation_event.c.detail,
-    ).where(
-        mutation_event.c.seq > after, mutation_event.c.seq <= upto, mutation_event.c.person_id.is_not(None)
-    )
+        ms.c.seq,
+        ms.c.recorded_at,
+        ms.c.kind,
+        ms.c.person_id,
+        ms.c.insz,
+        ms.c.subject,
+        ms.c.effective_from,
+        ms.c.effective_to,
+        ms.c.detail,
+    ).where(ms.c.seq > after, ms.c.seq <= upto, ms.c.person_id.is_not(None))
     return read_frame(engine, statement).with_columns(
         pl.col("seq").cast(pl.Int64), pl.col("person_id").cast(pl.Int64)
     )
