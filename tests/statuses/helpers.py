@@ -9,7 +9,8 @@ from pathlib import Path
 from sqlalchemy import Engine, func, select
 
 from kruispunt.identity import NumberGenerator, load_register
-from kruispunt.statuses import STATUS_COLUMNS, mutation_stream
+from kruispunt.statuses import STATUS_COLUMNS, mutation_events
+from kruispunt.statuses.snapshot import newest_seq
 from kruispunt.store import metadata
 from tests.factories import household, write_register
 
@@ -41,9 +42,10 @@ def count(engine: Engine, table: str, *where: object) -> int:
 def events(engine: Engine) -> list[tuple[str, str | None, str | None]]:
     """(kind, subject, insz) of every status event, in sequence order."""
     with engine.connect() as conn:
+        stream = mutation_events(conn, 0, newest_seq(conn)).subquery()
         rows = conn.execute(
-            select(mutation_stream.c.kind, mutation_stream.c.subject, mutation_stream.c.insz)
-            .where(mutation_stream.c.kind.like("status.%"))
-            .order_by(mutation_stream.c.seq)
+            select(stream.c.kind, stream.c.subject, stream.c.insz)
+            .where(stream.c.kind.like("status.%"))
+            .order_by(stream.c.seq)
         ).all()
     return [(r.kind, r.subject, r.insz) for r in rows]

@@ -16,10 +16,11 @@ from kruispunt.statuses import (
     UnknownStatus,
     holders,
     load_status_feed,
-    mutation_stream,
+    mutation_events,
     periods_frame,
     person_statuses,
 )
+from kruispunt.statuses.snapshot import newest_seq
 from kruispunt.store import mutation_event
 from tests.statuses.helpers import count, events, registered_household, write_statuses
 
@@ -274,11 +275,8 @@ def test_a_loads_started_periods_are_one_outbox_record_read_one_row_each(
         records = conn.execute(
             select(mutation_event.c.kind).where(mutation_event.c.kind.like("status.%"))
         ).scalars()
-        rows = conn.execute(
-            select(mutation_stream)
-            .where(mutation_stream.c.kind.like("status.%"))
-            .order_by(mutation_stream.c.seq)
-        ).all()
+        stream = mutation_events(conn, 0, newest_seq(conn)).subquery()
+        rows = conn.execute(select(stream).where(stream.c.kind.like("status.%")).order_by(stream.c.seq)).all()
     assert sorted(records) == ["status.bulk_started", "status.bulk_started", "status.ended"]
     assert [(r.kind, r.insz, r.subject) for r in rows] == [
         ("status.started", jan, "IVT"),
@@ -318,3 +316,30 @@ def test_person_statuses_on_a_day_over_a_period_and_as_known(engine: Engine, tmp
     assert person_statuses(engine, jan, known_at=running.recorded_at) == person_statuses(engine, jan)
     before = running.recorded_at - timedelta(microseconds=1)
     assert person_statuses(engine, jan, known_at=before) == []
+
+
+def test_any_range_of_numbers_reads_each_started_period_once(engine: Engine, tmp_path: Path) -> None:
+    """A consumer reading the stream in windows (a cursor, a round limit) sees every change exactly once,
+    whatever the windows cut through a load's block of numbers."""
+    jan, els, lien = registered_household(engine, tmp_path)
+    rows = [
+        (jan, "IVT", "2018-01-01", "", "DG_HAN"),
+        (els, "IT", "2019-01-01", "2019-12-31", "DG_HAN"),
+        (lien, "HANDICAP_66", "2020-01-01", "", "DG_HAN"),
+    ]
+    load_status_feed(engine, write_statuses(tmp_path / "a.csv", rows), source="DG_HAN")
+    ended = [(jan, "IVT", "2018-01-01", "2022-08-31", "DG_HAN")]
+    load_status_feed(engine, write_statuses(tmp_path / "e.csv", ended), source="DG_HAN", mode="delta")
+    with engine.connect() as conn:
+        newest = newest_seq(conn)
+
+        def window(after: int, upto: int) -> list[tuple[int, str]]:
+            stream = mutation_events(conn, after, upto).subquery()
+            return [(r.seq, r.kind) for r in conn.execute(select(stream.c.seq, stream.c.kind))]
+
+        whole = sorted(window(0, newest))
+        for cut in range(newest + 1):
+            assert sorted(window(0, cut) + window(cut, newest)) == whole
+    status_rows = [seq for seq, kind in whole if kind == "status.started"]
+    assert len(status_rows) == 3 and status_rows == list(range(status_rows[0], status_rows[0] + 3))
+    assert [seq for seq, kind in whole if kind == "status.ended"] == [status_rows[-1] + 1]

@@ -8,8 +8,8 @@ Public API (what other rooms and the shells may use):
 - queries: :func:`person_statuses`, :class:`StatusPeriod`, :class:`UnknownPerson`, :func:`holders`,
   :func:`periods_frame`;
 - tables (for read-only joins): :data:`status_period`, :data:`status_load`;
-- the mutation stream: :data:`mutation_stream`, every mutation event (status and register) one row per
-  change, each with its own sequence number.
+- the mutation stream: :func:`mutation_events`, the statement reading every mutation event (status and
+  register) of a range of sequence numbers, one row per change, each with its own number.
 
 ``periods_frame`` answers current knowledge from a columnar snapshot kept exact through the mutation
 sequence (:mod:`kruispunt.statuses.snapshot`, table ``status_snapshot``).
@@ -18,7 +18,7 @@ Every change a load makes is a mutation event (kinds ``status.started``, ``statu
 ``status.corrected``, ``status.removed``; ``subject`` = status code; ``detail`` = JSON
 ``{"source": ..., "old": [periods], "new": period | null}``). A load's started periods are stored in
 ``store.mutation_event`` as one record standing for a block of sequence numbers; consumers read
-:data:`mutation_stream`, which shows them one row each (:mod:`kruispunt.statuses.outbox`).
+:func:`mutation_events`, which shows them one row each (:mod:`kruispunt.statuses.outbox`).
 """
 
 from kruispunt.statuses.catalogue import (
@@ -32,7 +32,7 @@ from kruispunt.statuses.catalogue import (
 )
 from kruispunt.statuses.feed import ALL_SOURCES, STATUS_COLUMNS
 from kruispunt.statuses.load import StatusLoadReport, load_status_feed
-from kruispunt.statuses.outbox import mutation_stream
+from kruispunt.statuses.outbox import mutation_events
 from kruispunt.statuses.queries import StatusPeriod, UnknownPerson, holders, periods_frame, person_statuses
 from kruispunt.statuses.tables import status_load, status_period
 
@@ -51,7 +51,7 @@ __all__ = [
     "holders",
     "load_catalogue",
     "load_status_feed",
-    "mutation_stream",
+    "mutation_events",
     "periods_frame",
     "person_statuses",
     "status_load",

@@ -31,7 +31,7 @@ from sqlalchemy import Connection, Engine, Select, delete, func, or_, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError
 
-from kruispunt.statuses.outbox import mutation_stream
+from kruispunt.statuses import outbox
 from kruispunt.statuses.periods import KEY, Changes
 from kruispunt.statuses.tables import status_snapshot
 from kruispunt.store import mutation_event
@@ -208,16 +208,13 @@ def store(conn: Connection, snapshot: Snapshot) -> None:
     )
 
 
-def _tail_statement(after: int, upto: int) -> Select[Any]:
-    """The status and number events after ``after``, a load's started periods one row each."""
-    ms = mutation_stream
+def _tail_statement(after: int, upto: int, found: list[outbox.Block], dialect: str) -> Select[Any]:
+    """The status and number events numbered in (``after``, ``upto``], a load's started periods one row
+    each; ``found``: the bulk records after ``after`` (:func:`outbox.blocks_statement`)."""
+    ms = outbox.stream_statement(after, upto, found, dialect).subquery()
     return (
         select(ms.c.seq, ms.c.kind, ms.c.person_id, ms.c.insz, ms.c.subject, ms.c.detail)
-        .where(
-            ms.c.seq > after,
-            ms.c.seq <= upto,
-            or_(ms.c.kind.like("status.%"), ms.c.kind == NUMBER_REPLACED),
-        )
+        .where(or_(ms.c.kind.like("status.%"), ms.c.kind == NUMBER_REPLACED))
         .order_by(ms.c.seq)
     )
 
@@ -227,7 +224,8 @@ def _frame(rows: Sequence[Any]) -> pl.DataFrame:
 
 
 def tail_events(conn: Connection, after: int, upto: int) -> pl.DataFrame:
-    return _frame(conn.execute(_tail_statement(after, upto)).all())
+    found = outbox.blocks(conn.execute(outbox.blocks_statement(after)).all())
+    return _frame(conn.execute(_tail_statement(after, upto, found, conn.dialect.name)).all())
 
 
 def newest_seq(conn: Connection) -> int:
@@ -265,7 +263,9 @@ def _consistent_view(engine: Engine) -> _View:
         stored = Snapshot(int(row[0][0]), _decode(row[0][1]))
         if newest - stored.upto_seq > TAIL_LIMIT:
             return _View(stored, newest, None)
-        return _View(stored, newest, _frame(run(_tail_statement(stored.upto_seq, newest))))
+        found = outbox.blocks(run(outbox.blocks_statement(stored.upto_seq)))
+        tail = run(_tail_statement(stored.upto_seq, newest, found, engine.dialect.name))
+        return _View(stored, newest, _frame(tail))
 
 
 @contextmanager

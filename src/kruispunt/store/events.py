@@ -5,8 +5,8 @@ rights engine read them by sequence number. On PostgreSQL writers serialise on a
 sequence order is commit order and a reader's cursor never skips a late-committing lower number.
 
 A room may store many events of one kind as a single record that stands for a block of consecutive
-sequence numbers, ending at its own (:func:`append_block`); the room then offers a view that shows the
-block one row per event (the statuses room's ``mutation_stream``). Numbers stay unique and monotonic; a
+sequence numbers, ending at its own (:func:`append_block`); the room then offers the reader that shows
+the block one row per event (the statuses room's ``mutation_events``). Numbers stay unique and monotonic; a
 block may leave some of its numbers unused, as a sequence may.
 """
 

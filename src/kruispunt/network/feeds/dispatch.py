@@ -59,7 +59,8 @@ def _cursor(conn: Connection) -> int:
 
 def _events(engine: Engine, after: int, upto: int) -> pl.DataFrame:
     """The events in (``after``, ``upto``], one row per change (a load's started periods expanded)."""
-    ms = statuses.mutation_stream
+    with engine.connect() as conn:
+        ms = statuses.mutation_events(conn, after, upto).subquery()
     statement = select(
         ms.c.seq,
         ms.c.recorded_at,
@@ -70,7 +71,7 @@ def _events(engine: Engine, after: int, upto: int) -> pl.DataFrame:
         ms.c.effective_from,
         ms.c.effective_to,
         ms.c.detail,
-    ).where(ms.c.seq > after, ms.c.seq <= upto, ms.c.person_id.is_not(None))
+    ).where(ms.c.person_id.is_not(None))
     return read_frame(engine, statement).with_columns(
         pl.col("seq").cast(pl.Int64), pl.col("person_id").cast(pl.Int64)
     )
