@@ -6,6 +6,8 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
+from kruispunt.store.bulk import detach_staging
+
 
 def is_postgresql(engine: Engine) -> bool:
     return engine.dialect.name == "postgresql"
@@ -32,6 +34,7 @@ def create_engine_for(url: str) -> Engine:
         engine = create_engine(url)
         event.listen(engine, "connect", _sqlite_pragmas)
         event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+        event.listen(engine, "checkin", detach_staging)
         return engine
     # No pre-ping: it costs a round trip per checkout; a dropped connection fails one call and is replaced.
     return create_engine(url, pool_size=10, max_overflow=20)
