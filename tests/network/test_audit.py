@@ -5,11 +5,12 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text, update
 
 from kruispunt import network
-from kruispunt.network import audit
+from kruispunt.network import audit, writer
 from kruispunt.network.partners import now
 from kruispunt.network.tables import audit_record
 from kruispunt.store import create_engine_for
@@ -118,6 +119,43 @@ def test_several_workers_keep_one_chain(world: World) -> None:
         list(pool.map(_append_many, [url] * 4, range(4), [25] * 4))
     result = network.verify_audit(world.engine)
     assert result.intact and result.records == 100 and result.last_seq == 100
+
+
+def test_the_loop_writer_chains_after_a_head_moved_by_another_writer(
+    client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Consultations logged by the serving loop, interleaved with records another worker appends: the loop's
+    writer notices that the head it last wrote has moved (on PostgreSQL its compare-and-set fails and it
+    chains again) and writes the batch itself, so the chain stays one."""
+
+    def hand_over(_writer: writer.AuditWriter, batch: list[object]) -> None:
+        pytest.fail("the loop writer gave its batch up")
+
+    monkeypatch.setattr(writer.AuditWriter, "hand_over", hand_over)
+    url = world.engine.url.render_as_string(hide_password=False)
+    for number in range(4):
+        assert _consult(client, world, f"i-{number}") == 200
+        _append_many(url, number, 2)
+    assert _consult(client, world, "i-last") == 200
+    result = network.verify_audit(world.engine)
+    assert result.intact and result.records == 13 and result.last_seq == 13
+
+
+def test_a_batch_that_keeps_losing_the_head_is_written_by_the_waiting_writer(
+    client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No attempt left for the compare-and-set: the thread writer, which locks the head, logs the call."""
+    monkeypatch.setattr(writer._PostgresBatches, "ATTEMPTS", 0)
+    answer = client.get(
+        f"/v1/persons/{world.head}/statuses", params=AT, headers=headers(world.ocmw_token, "lost-1")
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["audit_seq"] == int(answer.headers["X-Audit-Seq"]) == 1
+    again = client.get(
+        f"/v1/persons/{world.head}/statuses", params=AT, headers=headers(world.ocmw_token, "lost-1")
+    )
+    assert again.headers["X-Replayed"] == "true" and again.content == answer.content
+    assert network.verify_audit(world.engine) == audit.Verification(True, 1, 1, 1)
 
 
 def test_retention_purges_a_prefix_and_the_rest_still_verifies(client: TestClient, world: World) -> None:

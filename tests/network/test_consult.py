@@ -3,6 +3,7 @@ record of an HTTP call, without a token."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 
 from kruispunt import network
@@ -65,3 +66,45 @@ def test_a_new_deliberation_applies_to_a_running_hub_at_once(world: World) -> No
         assert hub.exchange_as(world.fund, meta, query).reason is Reason.NOT_INTEGRATED
     finally:
         hub.close()
+
+
+def test_calls_served_together_on_the_loop_each_get_their_own_answer(world: World) -> None:
+    """Calls ready in the same turn of the event loop are read together (on PostgreSQL in one statement);
+    each still gets the answer, refusal and audit record of its own call, and a retry its stored reply."""
+
+    def meta(token: str, message_id: str) -> network.CallMeta:
+        return network.CallMeta(token, message_id, "sw-7", "dossier-9", "social-inquiry")
+
+    async def together(hub: network.Hub) -> list[network.Reply]:
+        calls = [
+            (meta(world.ocmw_token, "t-1"), world.head),
+            (meta(world.ocmw_token, "t-2"), world.child),
+            (meta(world.fund_token, "t-3"), world.head),
+            (meta("not-a-token", "t-4"), world.head),
+            (meta(world.ocmw_token, "t-5"), world.partner_insz),
+            (meta(world.ocmw_token, "t-6"), "12345678901"),
+        ]
+        first = await asyncio.gather(
+            *(hub.consult_statuses(m, StatusQuery(insz, at=date(2024, 3, 1))) for m, insz in calls)
+        )
+        retried = await hub.consult_statuses(calls[0][0], StatusQuery(world.head, at=date(2024, 3, 1)))
+        return [*first, retried]
+
+    hub = network.Hub(world.engine)
+    try:
+        replies = asyncio.run(together(hub))
+    finally:
+        hub.close()
+    reasons = [reply.reason for reply in replies]
+    assert reasons == [
+        None,
+        Reason.NOT_INTEGRATED,
+        Reason.NO_DELIBERATION,
+        Reason.TOKEN_INVALID,
+        Reason.NOT_INTEGRATED,
+        Reason.INVALID_INSZ,
+        None,
+    ]
+    assert [s["status"] for s in replies[0].json()["statuses"]] == ["LEEFLOON"]
+    assert replies[-1].replayed and replies[-1].body == replies[0].body
+    assert network.verify_audit(world.engine) == network.Verification(True, 6, 1, 6)
