@@ -8,10 +8,11 @@ from datetime import date, datetime
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, insert, inspect, select
+from sqlalchemy.exc import IntegrityError
 
 from kruispunt.statuses import status_period
-from kruispunt.store import bulk, bulk_insert, read_frame
+from kruispunt.store import bulk, bulk_insert, indexes_deferred, read_frame
 
 _ROWS = pl.DataFrame(
     {
@@ -55,3 +56,27 @@ def test_a_staged_insert_rolls_back_with_its_transaction(
         bulk_insert(conn, status_period, _ROWS)
         raise RuntimeError("late failure")
     assert _stored(engine).is_empty()
+
+
+def _structure(engine: Engine) -> tuple[list[str], list[str]]:
+    found = inspect(engine)
+    indexes = sorted(str(i["name"]) for i in found.get_indexes("status_period"))
+    return indexes, list(found.get_pk_constraint("status_period")["constrained_columns"])
+
+
+def test_indexes_deferred_builds_them_again_and_a_failure_keeps_them(engine: Engine) -> None:
+    before = _structure(engine)
+    assert before == (["ix_status_period_person"], ["id"])
+    with pytest.raises(RuntimeError, match="late failure"), engine.begin() as conn:
+        with indexes_deferred(conn, status_period, when=True):
+            bulk_insert(conn, status_period, _ROWS)
+        raise RuntimeError("late failure")
+    assert _structure(engine) == before
+    with engine.begin() as conn, indexes_deferred(conn, status_period, when=True):
+        bulk_insert(conn, status_period, _ROWS)
+    assert _structure(engine) == before
+    assert_frame_equal(_stored(engine), _ROWS, check_dtypes=False)
+    with engine.connect() as conn:
+        taken = conn.execute(select(func.min(status_period.c.id))).scalar_one()
+    with engine.begin() as conn, pytest.raises(IntegrityError):  # the primary key holds again
+        conn.execute(insert(status_period).values(id=taken, **_ROWS.row(0, named=True)))

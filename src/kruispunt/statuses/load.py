@@ -37,7 +37,7 @@ from kruispunt.statuses.outbox import append_status_events
 from kruispunt.statuses.periods import KEY, Changes, delta_target, merge_periods, plan_changes
 from kruispunt.statuses.sql import one_of_ids, one_of_text
 from kruispunt.statuses.tables import status_load, status_period
-from kruispunt.store import bulk_insert, lock_outbox, read_frame
+from kruispunt.store import bulk_insert, indexes_deferred, lock_outbox, read_frame
 
 Mode = Literal["full", "delta"]
 STATUS_LOCK_KEY = 7_300_004
@@ -208,7 +208,8 @@ def _apply(
     # in one id range, which is all their outbox record needs to name (see outbox).
     _insert_periods(conn, changes.replacing, now, load_id)
     before = _highest_id(conn)
-    _insert_periods(conn, changes.started, now, load_id)
+    with indexes_deferred(conn, status_period, when=was_empty and changes.inserted.height >= _LARGE_LOAD):
+        _insert_periods(conn, changes.started, now, load_id)
     return _Written(load_id, (before + 1, _highest_id(conn)), was_empty)
 
 

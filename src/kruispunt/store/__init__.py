@@ -2,12 +2,12 @@
 
 Public API: :func:`create_engine_for`, :func:`upgrade`, :data:`metadata`, :func:`bulk_insert`,
 :func:`read_frame`, :func:`append_events`, :func:`append_block`, :func:`append_events_from`,
-:func:`lock_outbox`, :func:`is_postgresql`.
+:func:`lock_outbox`, :func:`is_postgresql`, :func:`indexes_deferred`.
 """
 
 from sqlalchemy import Engine
 
-from kruispunt.store.bulk import bulk_insert, read_frame
+from kruispunt.store.bulk import bulk_insert, indexes_deferred, read_frame
 from kruispunt.store.engine import create_engine_for, is_postgresql
 from kruispunt.store.events import (
     append_block,
@@ -41,6 +41,7 @@ __all__ = [
     "bulk_insert",
     "create_engine_for",
     "current_revision",
+    "indexes_deferred",
     "is_postgresql",
     "lock_outbox",
     "metadata",

@@ -11,7 +11,8 @@ import subprocess
 import sys
 import tempfile
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from sqlalchemy import (
     String,
     Table,
     TextClause,
+    text,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -128,6 +130,45 @@ def _insert_sqlite_staged(
         conn.exec_driver_sql(
             f'INSERT INTO "{table.name}" ({ordered}) SELECT {values} FROM {alias}.rows'  # noqa: S608 (names from schema, values quoted)
         )
+
+
+@contextmanager
+def indexes_deferred(conn: Connection, table: Table, *, when: bool) -> Iterator[None]:
+    """Drop ``table``'s indexes (and on PostgreSQL its primary key) ``when`` asked, and build them again
+    after the caller's inserts, inside the caller's transaction.
+
+    For loading millions of rows into an empty table: PostgreSQL maintains a B-tree row by row (with a
+    WAL record each), which made up half a national status load; building an index from the finished
+    table is a sort. On PostgreSQL, readers of the table then wait for the transaction instead of
+    seeing it empty; SQLite readers keep reading the last committed state.
+    """
+    if not when:
+        yield
+        return
+    primary_key = _primary_key_name(conn, table)
+    if primary_key is not None:
+        conn.exec_driver_sql(f'ALTER TABLE "{table.name}" DROP CONSTRAINT "{primary_key}"')
+    for index in table.indexes:
+        index.drop(conn)
+    yield
+    if primary_key is not None:
+        columns = ", ".join(f'"{c.name}"' for c in table.primary_key.columns)
+        conn.exec_driver_sql(
+            f'ALTER TABLE "{table.name}" ADD CONSTRAINT "{primary_key}" PRIMARY KEY ({columns})'
+        )
+    for index in table.indexes:
+        index.create(conn)
+
+
+def _primary_key_name(conn: Connection, table: Table) -> str | None:
+    """The name of ``table``'s primary-key constraint on PostgreSQL (SQLite's is the row id itself)."""
+    if conn.dialect.name != "postgresql":
+        return None
+    name = conn.execute(
+        text("SELECT conname FROM pg_constraint WHERE conrelid = CAST(:table AS regclass) AND contype = 'p'"),
+        {"table": table.name},
+    ).scalar()
+    return None if name is None else str(name)
 
 
 def detach_staging(dbapi_connection: Any, _record: Any = None) -> None:
