@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
+from unittest import mock
 
 import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kruispunt import rights
+from kruispunt.rights import indexed
 
 COVID = rights.load_rule("covid-premium-2020")
 HUY = rights.load_rule("waste-tax-exemption-huy")
@@ -251,3 +253,38 @@ def test_outside_validity_gives_nothing() -> None:
     stored = periods([(1, "IGO", date(2000, 1, 1), None)])
     assert rights.evaluate_frames(COVID, people, stored, on=date(2022, 3, 1)).is_empty()
     assert rights.units(COVID, rights.Window(date(2020, 1, 1), date(2030, 1, 1))).height == 18
+
+
+@settings(max_examples=25, deadline=None)
+@given(raw=period_rows, households=st.lists(st.sampled_from(["A", "B", None]), min_size=6, max_size=6))
+def test_status_coding_and_column_reads_do_not_change_decisions(
+    raw: list[Any], households: list[str | None]
+) -> None:
+    """Statuses coded by comparison or by an enumeration cast, and the output columns read by a filter or
+    by a gather, give the same decisions."""
+    rows = [(p, s, a, None if n is None else a + timedelta(days=n)) for p, s, a, n in raw]
+    people = population(
+        [{"person_id": i, "household_id": households[i - 1], "household_role": "child"} for i in range(1, 7)]
+    )
+    cases = [(HUY, {"on": date(2021, 5, 5)}), (COVID, {"start": date(2020, 6, 1), "end": date(2021, 12, 31)})]
+    for rule, dates in cases:
+        plain = rights.evaluate_frames(rule, people, periods(rows), **dates)
+        with mock.patch.object(indexed, "_COMPARED_CODES", 0), mock.patch.object(indexed, "_FILTER_SHARE", 0):
+            assert rights.evaluate_frames(rule, people, periods(rows), **dates).equals(plain)
+
+
+@settings(max_examples=40, deadline=None)
+@given(raw=period_rows, on=day)
+def test_periods_cut_to_one_day_answer_as_the_whole_periods(raw: list[Any], on: date) -> None:
+    """Read for a rule on one day, periods are cut to that day; every question about that day (held on it,
+    held every day of it after joining adjacent periods) has the answer the uncut periods give."""
+    rows = [(p, s, a, None if n is None else a + timedelta(days=n)) for p, s, a, n in raw]
+    people = rights.PopulationIndex(population([{"person_id": i} for i in range(1, 7)]))
+    one = indexed.day_number(on)
+    cut = indexed.Periods(periods(rows), people, STATUSES, (one, one))
+    whole = indexed.Periods(periods(rows), people, STATUSES, (one - 400, one + 400))
+    for codes in (["VT", "VT_DEPENDANT"], ["IGO"], STATUSES):
+        assert sorted(cut.held(codes, one, one)) == sorted(whole.held(codes, one, one))
+        joined = [indexed.islands(*each.of_codes(codes)) for each in (cut, whole)]
+        every = [set(r[(s <= one) & (e >= one)].tolist()) for r, s, e in joined]
+        assert every[0] == every[1]

@@ -10,7 +10,6 @@ not carry eleven million rows of "no"; :func:`kruispunt.rights.explain` answers 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -173,15 +172,28 @@ class _Frames:
         that share how and by whom they are held and ask for any of their codes: one pass over the
         periods for all of them, a national rule's fifteen million periods read once, not per ground."""
         held, by = grounds[0][1].held, grounds[0][1].held_by
-        priority = np.full(len(self.periods.names), _NO_GROUND, np.int16)
+        # priorities in one byte while they fit: half the memory the periods' random scatter touches
+        narrow = max(rank for rank, _ in grounds) < _NO_GROUND_8
+        kind, none = (np.int8, _NO_GROUND_8) if narrow else (np.int16, _NO_GROUND)
+        priority: IntArray = np.full(len(self.periods.names), none, kind)
         for rank, ground in reversed(grounds):
             for stored in self.codes.expand(ground.statuses):
                 if stored in self.periods.names:
                     priority[self.periods.names.index(stored)] = rank
         first, last = (unit.start, unit.end) if held == "any_day" else (unit.reference, unit.reference)
-        rows, ranks = self.periods.ranked(priority, int(_NO_GROUND), first, last)
-        best = np.full(self.space(by), _NO_GROUND, np.int16)
-        np.minimum.at(best, self._by(rows, by), ranks)
+        rows, ranks = self.periods.ranked(priority, int(none), first, last)
+        # the best per holder first (for a household ground, then per household from the holders alone,
+        # in row order: the periods' random scatter goes into a small array by person, not through the
+        # large table of groups)
+        per_person = np.full(self.people.size, none, kind)
+        np.minimum.at(per_person, rows, ranks)
+        if by == "person":
+            best: IntArray = per_person.astype(np.int16)
+            best[per_person == none] = _NO_GROUND
+            return best
+        holders = np.flatnonzero(per_person != none)
+        best = np.full(self.people.groups, _NO_GROUND, np.int16)
+        np.minimum.at(best, self.people.group[holders], per_person[holders].astype(np.int16))
         return best
 
     def _held(self, code: str, held: HeldWhen, unit: _Unit) -> IntArray:
@@ -213,6 +225,7 @@ class _Frames:
 
 
 _NO_GROUND = np.int16(np.iinfo(np.int16).max)
+_NO_GROUND_8 = np.int8(np.iinfo(np.int8).max)
 
 
 @dataclass(frozen=True)
@@ -355,12 +368,8 @@ def _decide(
         return _empty()
     unit_list = _unit_list(unit_frame)
     found = _candidates(rule, frames, unit_list)
-    # the INSZ are only copied into the table, never tested: gathered on the other core meanwhile
-    with ThreadPoolExecutor(1) as helper:
-        insz = helper.submit(frames.people.columns, ["insz"], found.rows)
-        table, checks = _checks(rule, frames, found, unit_frame, unit_list, window, catalogue)
-        decided = _finish(rule, table, checks, found, unit_frame)
-        return decided.with_columns(insz.result().to_series()).select(DECISION_COLUMNS)
+    table, checks = _checks(rule, frames, found, unit_frame, unit_list, window, catalogue)
+    return _finish(rule, table, checks, found, unit_frame)
 
 
 _SCHEMA = pl.Schema(
@@ -437,7 +446,8 @@ def _checks(
     """
     conditions = rule.conditions
     people = frames.people
-    wanted = ["household_id", "birth_date"]
+    # the INSZ is only copied into the table, but read in the same pass as what the checks read
+    wanted = ["insz", "household_id", "birth_date"]
     if conditions.residence is not None:
         wanted.append("municipality_nis")
     per_unit = pl.Series(found.unit)
@@ -555,12 +565,16 @@ def _months(unit_frame: pl.DataFrame) -> IntArray:
     return unit_frame.select(months.cast(pl.Int64)).to_series().to_numpy()
 
 
-def _outcomes(rule: Rule, table: pl.DataFrame, checks: list[_Check], found: _Candidates) -> pl.DataFrame:
-    """Per candidate its decision, reasons and ground, without building a list on every row.
+def _outcomes(
+    rule: Rule, table: pl.DataFrame, checks: list[_Check], found: _Candidates
+) -> tuple[pl.DataFrame, BoolArray]:
+    """Per candidate its decision, ground and reasons (and whether granted), without building a list on
+    every row.
 
     The check results of a candidate make one number (a base-3 digit per check: yes, no, unknown); the
     few numbers that occur are decided once (Kleene logic: one definite "no" wins over missing data,
-    missing data wins over "yes") and gathered. A granted candidate's reason is its ground.
+    missing data wins over "yes"). With the ground, that makes a few distinct rows (a granted
+    candidate's reason is its ground), gathered in one pass.
     """
     state = [
         pl.when(test).then(0).when(test.not_()).then(1).otherwise(2) * 3**i
@@ -569,27 +583,30 @@ def _outcomes(rule: Rule, table: pl.DataFrame, checks: list[_Check], found: _Can
     combination = table.select(pl.sum_horizontal(state).cast(pl.Int64)).to_series()
     present = [value for value in combination.unique().to_list() if value != 0]
     present.sort()
-    decisions = [GRANTED] * len(rule.grounds)
-    reasons = [[f"GROUND:{ground.ground}"] for ground in rule.grounds]
+    names = [ground.ground for ground in rule.grounds]
+    # one row per outcome (granted, then each combination present) and ground: slot = outcome * grounds
+    # + the candidate's ground
+    decisions, grounds, reasons = [GRANTED] * len(names), list(names), [[f"GROUND:{n}"] for n in names]
     for value in present:
         states = [value // 3**i % 3 for i in range(len(checks))]
-        decisions.append(NOT_GRANTED if 1 in states else UNDETERMINED)
-        reasons.append(
-            [(no, unknown)[s - 1] for s, (_, no, unknown) in zip(states, checks, strict=True) if s]
+        decisions.extend([NOT_GRANTED if 1 in states else UNDETERMINED] * len(names))
+        grounds.extend(names)
+        reasons.extend(
+            [[(no, unknown)[s - 1] for s, (_, no, unknown) in zip(states, checks, strict=True) if s]]
+            * len(names)
         )
     lookup = pl.DataFrame(
-        {"decision": decisions, "reasons": reasons},
-        schema={"decision": pl.String, "reasons": pl.List(pl.String)},
+        {"decision": decisions, "ground": grounds, "reasons": reasons},
+        schema={"decision": pl.String, "ground": pl.String, "reasons": pl.List(pl.String)},
     )
     values = combination.to_numpy()
     granted = values == 0
-    slot = np.where(
-        granted, found.priority, len(rule.grounds) + np.searchsorted(np.array(present, np.int64), values)
-    )
-    names = pl.Series("ground", [ground.ground for ground in rule.grounds], dtype=pl.String)
-    return lookup.select(pl.all().gather(pl.Series(slot))).with_columns(
-        names.gather(pl.Series(found.priority)), granted=pl.Series(granted)
-    )
+    slot = found.priority.astype(np.int64)
+    if present:
+        refused = ~granted
+        outcome = 1 + np.searchsorted(np.array(present, np.int64), values[refused])
+        slot[refused] += outcome * len(names)
+    return lookup.select(pl.all().gather(pl.Series(slot))), granted
 
 
 def _amounts(
@@ -615,11 +632,12 @@ def _amounts(
 def _finish(
     rule: Rule, table: pl.DataFrame, checks: list[_Check], found: _Candidates, unit_frame: pl.DataFrame
 ) -> pl.DataFrame:
-    decided = _outcomes(rule, table, checks, found)
-    amount = _amounts(rule, table, found, decided["granted"].to_numpy(), unit_frame)
+    decided, granted = _outcomes(rule, table, checks, found)
+    amount = _amounts(rule, table, found, granted, unit_frame)
     return table.select(
         pl.lit(rule.id).alias("rule"),
         "person_id",
+        "insz",
         "household_id",
         "period_start",
         "period_end",

@@ -15,11 +15,15 @@ are strings.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from functools import cached_property
 from typing import Any
 
 import numpy as np
+
+# Polars consults numpy.ma whenever it builds a Series from an array, and numpy imports that module on
+# first use: imported here, with the rest of the module, not inside a national evaluation's first gather.
+import numpy.ma
 import polars as pl
 
 IntArray = np.ndarray[Any, np.dtype[np.integer[Any]]]
@@ -29,6 +33,8 @@ _EPOCH = date(1970, 1, 1)
 _BIAS = 1 << 31
 # an id range up to this many times the number of persons is indexed by a direct lookup table
 _DENSE_FACTOR = 4
+# rows wanted from a column are filtered by a mark per row (rather than gathered) from this share on
+_FILTER_SHARE = 64
 POPULATION_COLUMNS: dict[str, Any] = {
     "person_id": pl.Int64,
     "insz": pl.String,
@@ -140,12 +146,19 @@ class PopulationIndex:
         return self.lookup.rows(person_ids)
 
     def columns(self, names: list[str], rows: IntArray) -> pl.DataFrame:
-        """These columns at these rows (ascending), gathered chunk by chunk.
+        """These columns at these rows.
 
-        A frame read from Parquet comes in many chunks, and a gather over all of them looks up each row's
-        chunk; cutting the ascending rows at the chunk boundaries makes each gather a contiguous one.
+        Many rows, ascending without repeats (a national decision table): a filter by a mark per row, one
+        sequential pass over each column. Otherwise, for ascending rows in a frame of many chunks (as
+        read from Parquet), a gather chunk by chunk: a gather over all chunks looks up each row's chunk,
+        cutting the rows at the chunk boundaries makes each gather a contiguous one.
         """
-        if self.frame.n_chunks() == 1 or not (rows.size < 2 or bool(np.all(rows[1:] >= rows[:-1]))):
+        ascending = rows.size < 2 or bool(np.all(rows[1:] >= rows[:-1]))
+        if ascending and rows.size * _FILTER_SHARE > self.size and bool(np.all(rows[1:] > rows[:-1])):
+            marked = np.zeros(self.size, np.bool_)
+            marked[rows] = True
+            return self.frame.select(names).filter(pl.Series(marked))
+        if self.frame.n_chunks() == 1 or not ascending:
             return self.frame.select(pl.col(names).gather(pl.Series(rows)))
         return pl.DataFrame([_gather_chunked(self.frame[name], rows) for name in names])
 
@@ -158,15 +171,15 @@ class PopulationIndex:
     @cached_property
     def _grouping(self) -> tuple[IntArray, int]:
         household = self.frame["household_id"]
-        alone: BoolArray = household.is_null().to_numpy()
-        lone = int(alone.sum())
+        lone = household.null_count()
+        alone: BoolArray = household.is_null().to_numpy() if lone else np.zeros(0, np.bool_)
         key = self.frame["household_key"] if "household_key" in self.frame.columns else None
         if key is None or key.null_count() != lone:
             # the ids ranked: exact, and only paid when the caller gave no integer keys
             key = household.rank("dense").cast(pl.Int64)
         group, households = _dense(key, lone)
         if lone:
-            group[alone] = households + np.arange(lone, dtype=np.int32)
+            group[alone] = households + np.arange(lone, dtype=group.dtype)
         return group, households + lone
 
     @property
@@ -243,16 +256,35 @@ def _gather_chunked(column: pl.Series, rows: IntArray) -> pl.Series:
 def _dense(key: pl.Series, lone: int) -> tuple[IntArray, int]:
     """Integer household keys made dense: an offset when they are (nearly) dense already, else ranked."""
     if key.len() == lone:
-        return np.zeros(key.len(), np.int32), 0
+        return np.zeros(key.len(), _index_type(key.len())), 0
     low, high = int(key.min()), int(key.max())  # type: ignore[arg-type]
     if high - low + 1 > _DENSE_FACTOR * key.len() + 1024:
         key = key.rank("dense").cast(pl.Int64)
         low, high = 1, int(key.max())  # type: ignore[arg-type]
-    # one copy, shifted in place (the frame's chunks are copied into one array anyway)
-    group = (key.fill_null(low) if lone else key).to_numpy(writable=True)
-    if low:
-        group -= low
-    return group, high - low + 1
+    groups = high - low + 1
+    return shifted(key.fill_null(low) if lone else key, low, _index_type(key.len() + groups)), groups
+
+
+def _index_type(size: int) -> type[np.signedinteger[Any]]:
+    """The narrowest integer type holding row and group numbers up to ``size``: half the memory, and
+    twice the numbers per cache line, for the random gathers and scatters the engine makes."""
+    return np.int32 if size < np.iinfo(np.int32).max else np.int64
+
+
+def shifted(column: pl.Series, low: int, dtype: type[np.signedinteger[Any]]) -> IntArray:
+    """An integer column (no nulls) less ``low`` as one numpy array of ``dtype``, in one pass.
+
+    A frame read from Parquet comes in many chunks and ``to_numpy`` would first copy them into one array
+    of the column's type; here each chunk is read in place and written, shifted and narrowed, into its
+    slice of the result.
+    """
+    out = np.empty(column.len(), dtype)
+    start = 0
+    for chunk in column.get_chunks():
+        end = start + chunk.len()
+        np.subtract(chunk.to_numpy(), low, out=out[start:end], casting="unsafe")
+        start = end
+    return out
 
 
 class Periods:
@@ -260,7 +292,9 @@ class Periods:
 
     Only periods that can matter are kept, in one pass over the frame: touching the span of days the
     rules look at (compared first: dates are cheap, status strings are not), of a status asked for, and
-    of a person in the population.
+    of a person in the population. Every question asked of them is about days within that span, so when
+    it is one day (a rule on a reference date) the periods are cut to it: their own first and last days
+    are then that day and are not read at all.
     """
 
     def __init__(
@@ -271,29 +305,39 @@ class Periods:
         span: tuple[int, int],
     ) -> None:
         self.names = sorted(set(wanted))
-        status = pl.col("status").cast(pl.String).cast(pl.Enum(self.names), strict=False).to_physical()
-        end = pl.col("end_date").cast(pl.Date).cast(pl.Int32).fill_null(int(OPEN))
-        start = pl.col("start_date").cast(pl.Date).cast(pl.Int32)
+        status = _code_of(pl.col("status").cast(pl.String), self.names)
+        end_date, start_date = pl.col("end_date").cast(pl.Date), pl.col("start_date").cast(pl.Date)
+        end = end_date.cast(pl.Int32).fill_null(int(OPEN))
+        start = start_date.cast(pl.Int32)
+        # dates compared as dates, a null end (still running) reaching every day
+        touching = (end_date.is_null() | (end_date >= _date(span[0]))) & (start_date <= _date(span[1]))
         person = pl.col("person_id").cast(pl.Int64)
         lookup = people.lookup
         # ids without gaps (the usual case): the row is the id less the first, worked out in the same pass
         holder = (person - lookup.low).alias("row") if lookup.offset else person.alias("row")
         wanted_rows = (pl.col("row") >= 0) & (pl.col("row") < lookup.size) if lookup.offset else pl.lit(True)
+        one_day = span[0] == span[1]
+        dated = [] if one_day else [start.alias("start"), end.alias("end")]
+        narrow = _index_type(lookup.size) == np.int32
         compact = (
             periods.lazy()
-            .filter((end >= span[0]) & (start <= span[1]))
-            .select(holder, status.alias("code"), start.alias("start"), end.alias("end"))
+            .filter(touching)
+            .select(holder, status.alias("code"), *dated)
             .filter(pl.col("code").is_not_null() & wanted_rows)
+            # row numbers checked to lie within the population fit its index type
+            .with_columns(pl.col("row").cast(pl.Int32) if lookup.offset and narrow else pl.col("row"))
             .collect()
         )
-        self.rows = compact["row"].to_numpy()
-        self.code = compact["code"].to_numpy()
-        self.start = compact["start"].to_numpy()
-        self.end = compact["end"].to_numpy()
+        self.rows: IntArray = compact["row"].to_numpy()
+        self.code: IntArray = compact["code"].to_numpy()
+        if one_day:
+            self.start = self.end = np.full(compact.height, span[0], np.int32)
+        else:
+            self.start, self.end = compact["start"].to_numpy(), compact["end"].to_numpy()
         if not lookup.offset:
             rows = people.rows_of(self.rows)
             known = rows >= 0
-            self.rows, self.code = rows[known], self.code[known]
+            self.rows, self.code = rows[known].astype(_index_type(lookup.size)), self.code[known]
             self.start, self.end = self.start[known], self.end[known]
 
         self.span = span
@@ -318,16 +362,10 @@ class Periods:
         whose code has a rank other than ``none``."""
         ranks = rank[self.code]
         running = self._running(first, last)
-        every_code = bool(np.all(rank[self._present] != none))
-        if running is None and every_code:  # a rule on one day, all its codes ranked: nothing to drop
-            return self.rows, ranks
         picked = ranks != none if running is None else running & (ranks != none)
+        if picked.all():  # a rule on one day, all its codes ranked: nothing to drop
+            return self.rows, ranks
         return self.rows[picked], ranks[picked]
-
-    @cached_property
-    def _present(self) -> IntArray:
-        """The codes that occur among the periods kept."""
-        return np.flatnonzero(np.bincount(self.code, minlength=len(self.names)))
 
     def _running(self, first: int, last: int) -> BoolArray | None:
         """Per period: does it run on a day from ``first`` to ``last``? None: all do (the periods were
@@ -345,6 +383,26 @@ class Periods:
         return self.rows[self._of(stored) if running is None else running & self._of(stored)]
 
 
+def _date(day: int) -> date:
+    return _EPOCH + timedelta(days=day)
+
+
+# up to this many codes, a status is coded by comparing it with each (short strings compare whole in
+# Polars' string views, quicker than a hash lookup); beyond, by a cast to an enumeration
+_COMPARED_CODES = 8
+
+
+def _code_of(status: pl.Expr, names: list[str]) -> pl.Expr:
+    """A status as its index in ``names`` (null: not one of them), as a small unsigned integer."""
+    if not names or len(names) > _COMPARED_CODES:
+        return status.cast(pl.Enum(names), strict=False).to_physical()
+    coded: Any = pl.when(status == names[0]).then(pl.lit(0, pl.UInt8))
+    for index, name in enumerate(names[1:], start=1):
+        coded = coded.when(status == name).then(pl.lit(index, pl.UInt8))
+    result: pl.Expr = coded.otherwise(pl.lit(None, pl.UInt8))
+    return result
+
+
 def islands(rows: IntArray, starts: IntArray, ends: IntArray) -> tuple[IntArray, IntArray, IntArray]:
     """One person's periods that touch or overlap joined into one, so "every day" sees continuous holding.
 
@@ -354,7 +412,8 @@ def islands(rows: IntArray, starts: IntArray, ends: IntArray) -> tuple[IntArray,
     if rows.size == 0:
         return rows, starts, ends
     order = np.lexsort((starts, rows))
-    rows, starts, ends = rows[order], starts[order], ends[order]
+    # in 64 bits: the person goes into the high half of the running maximum
+    rows, starts, ends = rows[order].astype(np.int64), starts[order], ends[order]
     # days biased to be non-negative in 32 bits (periods may start before 1970)
     reach = np.maximum.accumulate((rows << 32) | (ends + _BIAS)) & 0xFFFFFFFF
     reach = reach - _BIAS
