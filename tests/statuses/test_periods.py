@@ -131,3 +131,14 @@ def test_planned_started_detail_is_what_the_database_writes() -> None:
         '{"source":"NIC","old":[],"new":{"start":"2020-01-01","end":null}}',
         '{"source":"DG_HAN","old":[],"new":{"start":"2021-02-03","end":"2021-12-31"}}',
     ]
+
+
+def test_a_first_load_plan_has_the_shape_of_any_other() -> None:
+    target = merge_periods(frame([(1, "VT", 0, None), (2, "IGO", 5, 10)]))
+    first = plan_changes(with_ids(target).head(0), target)
+    later = plan_changes(with_ids(frame([(3, "VT", 0, 3)])), target)
+    assert first.started.sort("person_id").equals(target.sort("person_id"))
+    assert first.superseded.is_empty() and first.other_events.is_empty()
+    for mine, theirs in [(first.superseded, later.superseded), (first.inserted, later.inserted)]:
+        assert mine.schema == theirs.schema
+    assert first.other_events.schema == later.other_events.schema

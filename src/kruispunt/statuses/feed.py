@@ -108,13 +108,17 @@ def validate_status_feed(
     """
     name = str(path)
     raw = read_feed(path, STATUS_COLUMNS)
+    digits = pl.col("insz").str.replace_all(_SEPARATORS, "")
     frame = raw.with_columns(
-        pl.col("insz").str.replace_all(_SEPARATORS, "").alias("_digits"),
+        # Eleven digits as one integer: joining integers to the register takes half the time of text.
+        pl.when(digits.str.contains("^[0-9]{11}$"))
+        .then(digits.str.to_integer(strict=False))
+        .alias("_number"),
         pl.col("start_date").str.to_date("%Y-%m-%d", strict=False).alias("_start"),
         pl.col("end_date").str.to_date("%Y-%m-%d", strict=False).alias("_end"),
     ).join(
-        numbers.select(pl.col("insz").alias("_digits"), pl.col("person_id").cast(pl.Int64)),
-        on="_digits",
+        numbers.select(pl.col("insz").str.to_integer().alias("_number"), pl.col("person_id").cast(pl.Int64)),
+        on="_number",
         how="left",
     )
     errors = pl.concat(

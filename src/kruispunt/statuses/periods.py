@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 
 import polars as pl
 
@@ -96,11 +97,12 @@ class Changes:
     def empty(self) -> bool:
         return self.superseded.is_empty() and self.inserted.is_empty()
 
-    @property
+    @cached_property
     def started(self) -> pl.DataFrame:
+        # cached: a national load asks for it several times, and each filter copies millions of rows
         return self.inserted.filter(pl.col("started")).drop("started")
 
-    @property
+    @cached_property
     def replacing(self) -> pl.DataFrame:
         """Inserted periods that replace stored ones (their events are among ``other_events``)."""
         return self.inserted.filter(~pl.col("started")).drop("started")
@@ -122,6 +124,11 @@ def plan_changes(current: pl.DataFrame, target: pl.DataFrame) -> Changes:
     Identical periods stay untouched; every other current row is superseded and every other target
     period inserted, so loading the same data twice changes nothing.
     """
+    if current.is_empty():  # nothing stored (a first load): every period starts, nothing to compare
+        nothing = _overlapping_pairs(current, target.head(0))
+        return Changes(
+            current, target.with_columns(pl.lit(value=True).alias("started")), _other_events(current, nothing)
+        )
     on = [*KEY, "start_date", _END]
     old, new = _with_end(current), _with_end(target)
     superseded = old.join(new.select(on), on=on, how="anti", nulls_equal=True).drop(_END)
