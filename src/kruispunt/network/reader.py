@@ -208,6 +208,11 @@ class SqliteReader:
             held.close()
 
 
+_INDEX_LOOKUPS_ONLY = (
+    "SELECT set_config('enable_seqscan', 'off', false), set_config('enable_hashjoin', 'off', false),"
+    " set_config('enable_mergejoin', 'off', false)"
+)
+
 _Call = tuple[tuple[str, str, str, date, date], "asyncio.Future[list[Sequence[Any]]]"]
 
 
@@ -294,6 +299,10 @@ class PostgresReader:
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+        # The prepared statement's plan is kept for the connection's life. Planned while the hub's tables
+        # were small (a new installation), it would scan them whole, per call, once they have grown; every
+        # row it needs is behind an index, so the plan is pinned to index lookups and nested loops.
+        await conn.execute(_INDEX_LOOKUPS_ONLY)
         self._open.append(conn)
         return conn
 
