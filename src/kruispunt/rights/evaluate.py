@@ -566,15 +566,15 @@ def _months(unit_frame: pl.DataFrame) -> IntArray:
 
 
 def _outcomes(
-    rule: Rule, table: pl.DataFrame, checks: list[_Check], found: _Candidates
+    rule: Rule, table: pl.DataFrame, checks: list[_Check], found: _Candidates, unit_cents: IntArray | None
 ) -> tuple[pl.DataFrame, BoolArray]:
     """Per candidate its decision, ground and reasons (and whether granted), without building a list on
-    every row.
+    every row; with ``unit_cents`` (the amount per unit, when it depends on nothing else), the amount too.
 
     The check results of a candidate make one number (a base-3 digit per check: yes, no, unknown); the
     few numbers that occur are decided once (Kleene logic: one definite "no" wins over missing data,
-    missing data wins over "yes"). With the ground, that makes a few distinct rows (a granted
-    candidate's reason is its ground), gathered in one pass.
+    missing data wins over "yes"). With the ground (and the unit), that makes a few distinct rows (a
+    granted candidate's reason is its ground), gathered in one pass.
     """
     state = [
         pl.when(test).then(0).when(test.not_()).then(1).otherwise(2) * 3**i
@@ -606,6 +606,14 @@ def _outcomes(
         refused = ~granted
         outcome = 1 + np.searchsorted(np.array(present, np.int64), values[refused])
         slot[refused] += outcome * len(names)
+    if unit_cents is not None:
+        # the rows repeated per unit, each with its amount where granted (the null slot elsewhere)
+        units, rows = unit_cents.size, lookup.height
+        nulls = [units] * (rows - len(names))
+        where = [index for unit in range(units) for index in [unit] * len(names) + nulls]
+        lookup = pl.concat([lookup] * units).with_columns(_decimals(unit_cents).gather(where))
+        if units > 1:
+            slot += found.unit.astype(np.int64) * rows
     return lookup.select(pl.all().gather(pl.Series(slot))), granted
 
 
@@ -614,9 +622,7 @@ def _amounts(
 ) -> pl.Series:
     """The amount of each granted candidate: a few distinct amounts (per unit, times the months or the
     members) turned into decimals once and gathered; null for a decision not granted."""
-    base = _base_cents(rule, unit_frame)
-    if rule.amount.per == "month":
-        base = base * _months(unit_frame)
+    base = _unit_cents(rule, unit_frame)
     if rule.amount.per == "member":
         members = table["household_size"].cast(pl.Int64).to_numpy()
         widest = int(members.max()) + 1 if members.size else 1
@@ -624,16 +630,28 @@ def _amounts(
         slot = found.unit.astype(np.int64) * widest + members
     else:
         cents, slot = base, found.unit.astype(np.int64)
+    return _decimals(cents).gather(pl.Series(np.where(granted, slot, cents.size)))
+
+
+def _unit_cents(rule: Rule, unit_frame: pl.DataFrame) -> IntArray:
+    """Per unit, the amount in cents of a beneficiary (before counting members)."""
+    base = _base_cents(rule, unit_frame)
+    return base * _months(unit_frame) if rule.amount.per == "month" else base
+
+
+def _decimals(cents: IntArray) -> pl.Series:
+    """Amounts in cents as decimals, and a null after them (the slot of a decision not granted)."""
     values = pl.Series("amount", [*cents.tolist(), None], dtype=pl.Int64)
-    decimals = (values.cast(AMOUNT_TYPE) / 100).cast(AMOUNT_TYPE)
-    return decimals.gather(pl.Series(np.where(granted, slot, cents.size)))
+    return (values.cast(AMOUNT_TYPE) / 100).cast(AMOUNT_TYPE)
 
 
 def _finish(
     rule: Rule, table: pl.DataFrame, checks: list[_Check], found: _Candidates, unit_frame: pl.DataFrame
 ) -> pl.DataFrame:
-    decided, granted = _outcomes(rule, table, checks, found)
-    amount = _amounts(rule, table, found, granted, unit_frame)
+    # an amount that depends on the unit alone comes with the outcome's gather; per member, on its own
+    per_unit = _unit_cents(rule, unit_frame) if rule.amount.per != "member" else None
+    decided, granted = _outcomes(rule, table, checks, found, per_unit)
+    amount = decided["amount"] if per_unit is not None else _amounts(rule, table, found, granted, unit_frame)
     return table.select(
         pl.lit(rule.id).alias("rule"),
         "person_id",
