@@ -33,7 +33,7 @@ _EPOCH = date(1970, 1, 1)
 _BIAS = 1 << 31
 # an id range up to this many times the number of persons is indexed by a direct lookup table
 _DENSE_FACTOR = 4
-# rows wanted from a column are filtered by a mark per row (rather than gathered) from this share on
+# rows wanted from a column are filtered by a mark per row (rather than gathered) from one row in this many
 _FILTER_SHARE = 64
 POPULATION_COLUMNS: dict[str, Any] = {
     "person_id": pl.Int64,
@@ -262,7 +262,7 @@ def _dense(key: pl.Series, lone: int) -> tuple[IntArray, int]:
         key = key.rank("dense").cast(pl.Int64)
         low, high = 1, int(key.max())  # type: ignore[arg-type]
     groups = high - low + 1
-    return shifted(key.fill_null(low) if lone else key, low, _index_type(key.len() + groups)), groups
+    return _shifted(key.fill_null(low) if lone else key, low, _index_type(key.len() + groups)), groups
 
 
 def _index_type(size: int) -> type[np.signedinteger[Any]]:
@@ -271,7 +271,7 @@ def _index_type(size: int) -> type[np.signedinteger[Any]]:
     return np.int32 if size < np.iinfo(np.int32).max else np.int64
 
 
-def shifted(column: pl.Series, low: int, dtype: type[np.signedinteger[Any]]) -> IntArray:
+def _shifted(column: pl.Series, low: int, dtype: type[np.signedinteger[Any]]) -> IntArray:
     """An integer column (no nulls) less ``low`` as one numpy array of ``dtype``, in one pass.
 
     A frame read from Parquet comes in many chunks and ``to_numpy`` would first copy them into one array
