@@ -8,6 +8,7 @@ status, the dates, and that the end is not before the start.
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -99,9 +100,10 @@ def _insz_problem(text: str) -> str:
 
 
 def validate_status_feed(
-    path: Path, *, source: str, numbers: pl.DataFrame, catalogue: Catalogue
+    path: Path, *, source: str, numbers: pl.DataFrame | Future[pl.DataFrame], catalogue: Catalogue
 ) -> ValidatedFeed:
-    """Read and check ``path``; ``numbers`` is the register's ``person_numbers`` frame.
+    """Read and check ``path``; ``numbers`` is the register's ``person_numbers`` frame, or a future of it
+    that is awaited once the file is parsed (a national register read then overlaps the file's).
 
     Raises FeedRejected only for file-level faults (unreadable, wrong header, truncated line); row faults
     come back in ``errors`` so that the caller can reject the file or accept its good part.
@@ -109,14 +111,17 @@ def validate_status_feed(
     name = str(path)
     raw = read_feed(path, STATUS_COLUMNS)
     digits = pl.col("insz").str.replace_all(_SEPARATORS, "")
-    frame = raw.with_columns(
+    parsed = raw.with_columns(
         # Eleven digits as one integer: joining integers to the register takes half the time of text.
         pl.when(digits.str.contains("^[0-9]{11}$"))
         .then(digits.str.to_integer(strict=False))
         .alias("_number"),
         pl.col("start_date").str.to_date("%Y-%m-%d", strict=False).alias("_start"),
         pl.col("end_date").str.to_date("%Y-%m-%d", strict=False).alias("_end"),
-    ).join(
+    )
+    if isinstance(numbers, Future):
+        numbers = numbers.result()
+    frame = parsed.join(
         numbers.select(pl.col("insz").str.to_integer().alias("_number"), pl.col("person_id").cast(pl.Int64)),
         on="_number",
         how="left",

@@ -8,6 +8,7 @@ same file twice changes nothing and a rejected or killed load leaves the store a
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -109,8 +110,10 @@ def load_status_feed(
     if source != ALL_SOURCES:
         cat.source(source)
     numbers_seq = snapshot.outbox_position(engine)  # before the numbers are read: see snapshot.maintain
-    numbers = person_numbers(engine)
-    feed = validate_status_feed(path, source=source, numbers=numbers, catalogue=cat)
+    with ThreadPoolExecutor(max_workers=1) as reader:  # the register is read while the file is parsed
+        reading = reader.submit(person_numbers, engine)
+        feed = validate_status_feed(path, source=source, numbers=reading, catalogue=cat)
+        numbers = reading.result()
     if not feed.errors.is_empty() and not accept_partial:
         raise FeedRejected(feed.feed_errors())
     feed = feed.holding_back_related()

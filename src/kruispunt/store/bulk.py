@@ -172,7 +172,10 @@ def _primary_key_name(conn: Connection, table: Table) -> str | None:
 
 
 def detach_staging(dbapi_connection: Any, _record: Any = None) -> None:
-    """Detach the staging files a bulk insert attached (called when a connection returns to the pool)."""
+    """Detach the staging files a bulk insert attached (called when a connection returns to the pool;
+    an invalidated connection comes back as None)."""
+    if dbapi_connection is None:
+        return
     attached = [row[1] for row in dbapi_connection.execute("PRAGMA database_list").fetchall()]
     for alias in attached:
         if alias.startswith(STAGE_ALIAS):
