@@ -13,7 +13,8 @@ Public API (what other rooms and the shells may use):
   :func:`read_population`, :func:`read_periods`;
 - ledger: :func:`grant` -> :class:`GrantReport`, :func:`active_grants`, :func:`grant_history` (one
   person's grants and withdrawals, :class:`LedgerEntry`), :func:`regrant_persons` (for the
-  mutation consumer: re-decide given person_ids), :func:`consume_mutations` (reads ``mutation_event``);
+  mutation consumer: re-decide given person_ids), :func:`consume_mutations` (reads the mutation
+  events through ``statuses.mutation_events``, one row per change);
 - accounting: :func:`export` -> :class:`ExportReport`, :data:`FIXED_LAYOUT`, :data:`EXPORT_COLUMNS`;
 - YAML tests: :func:`run_rule_tests` -> [:class:`TestOutcome`].
 """
