@@ -43,7 +43,6 @@ from kruispunt.network.directory import (
     route_for,
 )
 from kruispunt.network.partners import (
-    CREDENTIAL_COLUMNS,
     Credential,
     Partner,
     credential_matches,
@@ -171,13 +170,7 @@ class _Stored:
 def _authentication(by: ColumnElement[bool]) -> Select[Any]:
     """The credential, its partner and any reply stored under the call's message id, in one query."""
     return (
-        select(
-            *CREDENTIAL_COLUMNS,
-            exchange_reply.c.request_digest,
-            exchange_reply.c.http_status,
-            exchange_reply.c.body,
-            hub_policy.c.version,
-        )
+        select(*reader.AUTHENTICATION_COLUMNS)
         .join(partner, partner.c.id == partner_credential.c.partner_id)
         .join(hub_policy, hub_policy.c.id == literal_column("1"))
         .join(

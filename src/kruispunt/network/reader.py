@@ -58,15 +58,22 @@ INTEGRATION, PERSON, CAPACITY, VALID_FROM, VALID_TO = range(10, 15)
 PERIOD, STATUS, START, END, SOURCE = range(15, 20)
 
 
+AUTHENTICATION_COLUMNS = (
+    *CREDENTIAL_COLUMNS,
+    exchange_reply.c.request_digest,
+    exchange_reply.c.http_status,
+    exchange_reply.c.body,
+    hub_policy.c.version,
+)
+"""What authenticates a call: its credential and partner, any reply stored under its message id, and the
+policy version (positions up to :data:`POLICY_VERSION`)."""
+
+
 def _consultation(asked: Mapping[str, Any]) -> Select[Any]:
     """The statement for one call, its parameters taken from ``asked`` (bound values, or a call's columns)."""
     return (
         select(
-            *CREDENTIAL_COLUMNS,
-            exchange_reply.c.request_digest,
-            exchange_reply.c.http_status,
-            exchange_reply.c.body,
-            hub_policy.c.version,
+            *AUTHENTICATION_COLUMNS,
             integration.c.id,
             integration.c.person_id,
             integration.c.capacity,
