@@ -23,7 +23,7 @@ from kruispunt.statuses import snapshot
 from kruispunt.statuses.catalogue import catalogue
 from kruispunt.statuses.sql import one_of_text
 from kruispunt.statuses.tables import status_period
-from kruispunt.store import read_frame
+from kruispunt.store import read_frame, sqlite_value
 
 sp = status_period
 
@@ -131,7 +131,7 @@ def _sqlite_lookup(engine: Engine, shape: tuple[bool, bool], params: dict[str, A
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
-        rows = cursor.execute(sql, [_sqlite_param(params[name]) for name in names]).fetchall()
+        rows = cursor.execute(sql, [sqlite_value(params[name]) for name in names]).fetchall()
         cursor.close()
     finally:
         raw.close()
@@ -164,15 +164,6 @@ def _postgresql_lookup(
     finally:
         raw.close()
     return rows
-
-
-def _sqlite_param(value: Any) -> Any:
-    """Dates and times as SQLAlchemy stores them in SQLite (ISO text, microseconds always written)."""
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
 
 
 def _typed_row(row: tuple[Any, ...]) -> tuple[Any, ...]:

@@ -62,11 +62,8 @@ _TAIL_SCHEMA: dict[str, Any] = {
 }
 me = mutation_event
 # The newest by sequence: two readers storing at once may leave two rows, each exact for its number.
-_STORED = (
-    select(status_snapshot.c.upto_seq, status_snapshot.c.data)
-    .order_by(status_snapshot.c.upto_seq.desc(), status_snapshot.c.id.desc())
-    .limit(1)
-)
+_NEWEST_FIRST = (status_snapshot.c.upto_seq.desc(), status_snapshot.c.id.desc())
+_STORED = select(status_snapshot.c.upto_seq, status_snapshot.c.data).order_by(*_NEWEST_FIRST).limit(1)
 
 
 @dataclass(frozen=True)
@@ -175,11 +172,7 @@ def apply_changes(periods: pl.DataFrame, changes: Changes, numbers: pl.DataFrame
 
 
 def read_stored(conn: Connection) -> Snapshot | None:
-    row = conn.execute(
-        select(status_snapshot.c.upto_seq, status_snapshot.c.data)
-        .order_by(status_snapshot.c.id.desc())
-        .limit(1)
-    ).first()
+    row = conn.execute(_STORED).first()
     return None if row is None else Snapshot(int(row.upto_seq), _decode(row.data))
 
 
@@ -353,9 +346,7 @@ def maintain(
     changed = changes.inserted.height + changes.superseded.height
     # Decide from the stored snapshot's number and size before reading it: a small load leaves it.
     head = conn.execute(
-        select(status_snapshot.c.upto_seq, status_snapshot.c.periods)
-        .order_by(status_snapshot.c.upto_seq.desc(), status_snapshot.c.id.desc())
-        .limit(1)
+        select(status_snapshot.c.upto_seq, status_snapshot.c.periods).order_by(*_NEWEST_FIRST).limit(1)
     ).first()
     if head is None:
         if not was_empty:

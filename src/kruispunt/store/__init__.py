@@ -2,12 +2,13 @@
 
 Public API: :func:`create_engine_for`, :func:`upgrade`, :data:`metadata`, :func:`bulk_insert`,
 :func:`read_frame`, :func:`append_events`, :func:`append_block`, :func:`append_events_from`,
-:func:`lock_outbox`, :func:`is_postgresql`, :func:`indexes_deferred`.
+:func:`lock_outbox`, :func:`is_postgresql`, :func:`indexes_deferred`, :func:`sqlite_value` (a bound
+value as SQLAlchemy stores it in SQLite, for statements run on the driver).
 """
 
 from sqlalchemy import Engine
 
-from kruispunt.store.bulk import bulk_insert, indexes_deferred, read_frame
+from kruispunt.store.bulk import bulk_insert, indexes_deferred, read_frame, sqlite_value
 from kruispunt.store.engine import create_engine_for, is_postgresql
 from kruispunt.store.events import (
     append_block,
@@ -47,5 +48,6 @@ __all__ = [
     "metadata",
     "mutation_event",
     "read_frame",
+    "sqlite_value",
     "upgrade",
 ]

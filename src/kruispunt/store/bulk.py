@@ -113,8 +113,9 @@ def _insert_sqlite_staged(
 
     with tempfile.TemporaryDirectory(prefix="kruispunt-stage-") as tmp:
         source, target = Path(tmp) / "rows.arrow", Path(tmp) / "rows.sqlite"
-        with pa.OSFile(str(source), "wb") as sink, pa.ipc.new_file(sink, data.to_arrow().schema) as writer:
-            for batch in data.to_arrow().to_batches(max_chunksize=_BATCH):
+        arrow = data.to_arrow()
+        with pa.OSFile(str(source), "wb") as sink, pa.ipc.new_file(sink, arrow.schema) as writer:
+            for batch in arrow.to_batches(max_chunksize=_BATCH):
                 writer.write_batch(batch)
         result = subprocess.run(
             [sys.executable, "-c", _STAGE_WRITER, str(source), str(target)], capture_output=True, check=False
@@ -287,7 +288,7 @@ def _read_sqlite(
 ) -> pl.DataFrame:
     compiled = statement.compile(dialect=sqlite.dialect(paramstyle="qmark"))
     values = {**compiled.params, **(params or {})}
-    positional = [_sqlite_value(values[name]) for name in (compiled.positiontup or [])]
+    positional = [sqlite_value(values[name]) for name in (compiled.positiontup or [])]
     path = _sqlite_path(engine)
     if bulk and path is not None and _sqlite_size(path) >= SQLITE_ARROW_THRESHOLD_BYTES:
         return _read_sqlite_arrow(path, str(compiled), positional)
@@ -369,7 +370,9 @@ def _read_sqlite_arrow(path: Path, sql: str, positional: list[Any]) -> pl.DataFr
     return frame
 
 
-def _sqlite_value(value: Any) -> Any:
+def sqlite_value(value: Any) -> Any:
+    """A bound value as SQLAlchemy stores it in SQLite (dates and times as ISO text, microseconds always
+    written), for statements run on the driver itself."""
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S.%f")
     if isinstance(value, date):
