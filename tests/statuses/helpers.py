@@ -10,7 +10,6 @@ from sqlalchemy import Engine, func, select
 
 from kruispunt.identity import NumberGenerator, load_register
 from kruispunt.statuses import STATUS_COLUMNS, mutation_events
-from kruispunt.statuses.snapshot import newest_seq
 from kruispunt.store import metadata
 from tests.factories import household, write_register
 
@@ -42,7 +41,7 @@ def count(engine: Engine, table: str, *where: object) -> int:
 def events(engine: Engine) -> list[tuple[str, str | None, str | None]]:
     """(kind, subject, insz) of every status event, in sequence order."""
     with engine.connect() as conn:
-        stream = mutation_events(conn, 0, newest_seq(conn)).subquery()
+        stream = mutation_events(conn, 0).subquery()
         rows = conn.execute(
             select(stream.c.kind, stream.c.subject, stream.c.insz)
             .where(stream.c.kind.like("status.%"))

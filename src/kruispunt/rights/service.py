@@ -21,7 +21,7 @@ from kruispunt.rights.export import ExportReport, accounting_records, write_expo
 from kruispunt.rights.loader import load_catalogue
 from kruispunt.rights.model import Rule
 from kruispunt.rights.tables import grant_entry, grant_run
-from kruispunt.store import bulk_insert, mutation_event, read_frame
+from kruispunt.store import bulk_insert, read_frame
 
 LEDGER_LOCK_KEY = 7_300_005
 _COMPARED = ("household_id", "period_end", "ground", "amount")
@@ -528,9 +528,8 @@ def consume_mutations(engine: Engine) -> list[GrantReport]:
     """Read the mutation events since the last consumed one and re-decide the persons they touch."""
     with engine.connect() as conn:
         consumed = conn.execute(select(func.max(grant_run.c.last_event_seq))).scalar()
-        newest = int(conn.execute(select(func.coalesce(func.max(mutation_event.c.seq), 0))).scalar_one())
         # one row per change: a load's started periods expanded
-        stream = statuses.mutation_events(conn, consumed or 0, newest).subquery()
+        stream = statuses.mutation_events(conn, consumed or 0).subquery()
         events = conn.execute(select(stream.c.seq, stream.c.person_id, stream.c.kind)).all()
     relevant = [e for e in events if e.person_id is not None and e.kind.startswith(_CONSUMED_KINDS)]
     if not events:

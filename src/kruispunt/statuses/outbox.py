@@ -141,11 +141,16 @@ def stream_statement(
     return plain if len(parts) == 1 else union_all(*parts)
 
 
-def mutation_events(conn: Connection, after: int, upto: int) -> Select[Any] | CompoundSelect[Any]:
+def mutation_events(
+    conn: Connection, after: int, upto: int | None = None
+) -> Select[Any] | CompoundSelect[Any]:
     """The statement reading every mutation event numbered in (``after``, ``upto``], one row per change.
 
-    ``upto`` must not exceed the newest committed number (read it first); rows come in no set order.
+    ``upto`` must not exceed the newest committed number; by default it is that number, read on ``conn``.
+    Rows come in no set order.
     """
+    if upto is None:
+        upto = int(conn.execute(select(func.coalesce(func.max(mutation_event.c.seq), 0))).scalar_one())
     found = blocks(conn.execute(blocks_statement(after)).all())
     return stream_statement(after, upto, found, conn.dialect.name)
 
