@@ -172,8 +172,22 @@ def apply_changes(periods: pl.DataFrame, changes: Changes, numbers: pl.DataFrame
 
 
 def read_stored(conn: Connection) -> Snapshot | None:
+    if conn.dialect.name == "postgresql":
+        rows = _run_binary(conn, _STORED)
+        return Snapshot(int(rows[0][0]), _decode(rows[0][1])) if rows else None
     row = conn.execute(_STORED).first()
     return None if row is None else Snapshot(int(row.upto_seq), _decode(row.data))
+
+
+def _run_binary(conn: Connection, statement: Select[Any]) -> Sequence[Any]:
+    """Rows in PostgreSQL's binary format: psycopg would otherwise hand a snapshot over hex-encoded
+    (national: 2.7 s against 0.9 s)."""
+    compiled = statement.compile(dialect=conn.dialect)
+    raw: Any = conn.connection.driver_connection
+    with raw.cursor(binary=True) as cursor:
+        cursor.execute(str(compiled), compiled.params)
+        rows: Sequence[Any] = cursor.fetchall()
+        return rows
 
 
 def store(conn: Connection, snapshot: Snapshot) -> None:
@@ -186,13 +200,13 @@ def store(conn: Connection, snapshot: Snapshot) -> None:
         _encode(snapshot.periods),
     )
     if conn.dialect.name == "postgresql":
-        # %b sends the bytes in binary; SQLAlchemy's parameters would go hex-encoded, at a tenth the speed.
+        # One binary COPY row: a national snapshot (263 MB) as a statement parameter takes 10-17 s to
+        # reach the server (hex-encoded by SQLAlchemy, or even as one binary parameter); COPY takes 1.7 s.
         raw: Any = conn.connection.driver_connection
-        with raw.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO status_snapshot (upto_seq, periods, created_at, data) VALUES (%s, %s, %s, %b)",
-                values,
-            )
+        statement = "COPY status_snapshot (upto_seq, periods, created_at, data) FROM STDIN (FORMAT binary)"
+        with raw.cursor() as cursor, cursor.copy(statement) as copy:
+            copy.set_types(["int8", "int8", "timestamp", "bytea"])
+            copy.write_row(values)
         return
     conn.execute(
         status_snapshot.insert().values(
@@ -270,17 +284,7 @@ def _read_only(engine: Engine) -> Iterator[Any]:
     """
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="REPEATABLE READ") as conn, conn.begin():
-            raw: Any = conn.connection.driver_connection
-
-            # Binary results: psycopg would otherwise hand the snapshot over hex-encoded.
-            def run_binary(statement: Select[Any]) -> Sequence[Any]:
-                compiled = statement.compile(dialect=conn.dialect)
-                with raw.cursor(binary=True) as cursor:
-                    cursor.execute(str(compiled), compiled.params)
-                    rows: Sequence[Any] = cursor.fetchall()
-                    return rows
-
-            yield run_binary
+            yield lambda statement: _run_binary(conn, statement)
         return
     raw = engine.raw_connection()
     try:
