@@ -109,7 +109,7 @@ def load_status_feed(
     cat = catalogue()
     if source != ALL_SOURCES:
         cat.source(source)
-    numbers_seq = snapshot.outbox_position(engine)  # before the numbers are read: see snapshot.maintain
+    numbers_seq = snapshot.outbox_position(engine)  # before the numbers are read: see snapshot.finish
     with ThreadPoolExecutor(max_workers=1) as reader:  # the register is read while the file is parsed
         reading = reader.submit(person_numbers, engine)
         feed = validate_status_feed(path, source=source, numbers=reading, catalogue=cat)
@@ -122,18 +122,21 @@ def load_status_feed(
     sources = [source] if source != ALL_SOURCES else sorted(feed.rows["source"].unique().to_list())
     with engine.begin() as conn:
         _lock(conn)
-        changes = _plan(conn, engine, feed, sources, mode)
+        was_empty = _highest_id(conn) == 0
+        changes = _plan(conn, engine, feed, sources, mode, was_empty=was_empty)
         load_id = None
         if not changes.empty:
             now = _now()
-            written = _apply(conn, changes, feed, (path, source, mode), now)
+            pending = snapshot.prepare(conn, changes, numbers, was_empty=was_empty)
+            written = _apply(conn, changes, feed, (path, source, mode), now, was_empty=was_empty)
             lock_outbox(conn)
             before = snapshot.newest_seq(conn)
             append_status_events(conn, changes, now, (written.load_id, *written.started_ids))
-            sequence = snapshot.LoadSequence(numbers_seq, before, snapshot.newest_seq(conn))
-            snapshot.maintain(conn, changes, numbers, sequence, was_empty=written.was_empty)
-            _refresh_statistics(conn, changes)
+            if pending is not None:
+                after = snapshot.newest_seq(conn)
+                snapshot.finish(conn, pending, snapshot.LoadSequence(numbers_seq, before, after))
             load_id = written.load_id
+            _refresh_statistics(conn, changes)
     return _report(feed, source, mode, changes, load_id)
 
 
@@ -143,12 +146,14 @@ def _lock(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": STATUS_LOCK_KEY})
 
 
-def _plan(conn: Connection, engine: Engine, feed: ValidatedFeed, sources: list[str], mode: Mode) -> Changes:
+def _plan(
+    conn: Connection, engine: Engine, feed: ValidatedFeed, sources: list[str], mode: Mode, *, was_empty: bool
+) -> Changes:
     rows = feed.rows
     persons = rows["person_id"].unique()
     only = persons.to_list() if mode == "delta" and persons.len() <= _SMALL_DELTA else None
     # A first load needs no read (on SQLite a large read starts a process).
-    current = _NOTHING_STORED if _highest_id(conn) == 0 else current_periods(engine, sources, person_ids=only)
+    current = _NOTHING_STORED if was_empty else current_periods(engine, sources, person_ids=only)
     # Keys with a rejected row stay as stored (their good rows were held back too).
     current = current.join(feed.held_back, on=["person_id", "status"], how="anti")
     if mode == "full":
@@ -176,18 +181,23 @@ def current_periods(
 
 @dataclass(frozen=True)
 class _Written:
-    """The load's id, the first and last id of its started periods, and whether the table held no period
-    at all before the load."""
+    """The load's id and the first and last id of its started periods."""
 
     load_id: int
     started_ids: tuple[int, int]
-    was_empty: bool
 
 
 def _apply(
-    conn: Connection, changes: Changes, feed: ValidatedFeed, origin: tuple[Path, str, Mode], now: datetime
+    conn: Connection,
+    changes: Changes,
+    feed: ValidatedFeed,
+    origin: tuple[Path, str, Mode],
+    now: datetime,
+    *,
+    was_empty: bool,
 ) -> _Written:
-    """Record the load, supersede and insert periods, all stamped ``now``."""
+    """Record the load, supersede and insert periods, all stamped ``now`` (``was_empty``: the period table
+    held no row at all before the load)."""
     path, source, mode = origin
     key = conn.execute(
         status_load.insert().values(
@@ -205,7 +215,6 @@ def _apply(
     ).inserted_primary_key
     assert key is not None
     load_id = int(key[0])
-    was_empty = _highest_id(conn) == 0
     _supersede(conn, changes.superseded["id"], now)
     # Replacing periods first, then the started ones: the started periods are then the rows of this load
     # in one id range, which is all their outbox record needs to name (see outbox).
@@ -213,7 +222,7 @@ def _apply(
     before = _highest_id(conn)
     with indexes_deferred(conn, status_period, when=was_empty and changes.inserted.height >= _LARGE_LOAD):
         _insert_periods(conn, changes.started, now, load_id)
-    return _Written(load_id, (before + 1, _highest_id(conn)), was_empty)
+    return _Written(load_id, (before + 1, _highest_id(conn)))
 
 
 def _highest_id(conn: Connection) -> int:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -192,13 +193,12 @@ def _run_binary(conn: Connection, statement: Select[Any]) -> Sequence[Any]:
 
 def store(conn: Connection, snapshot: Snapshot) -> None:
     """Replace the stored snapshot, in the caller's transaction."""
+    _write(conn, snapshot.upto_seq, snapshot.periods.height, _encode(snapshot.periods))
+
+
+def _write(conn: Connection, upto_seq: int, periods: int, data: bytes) -> None:
     conn.execute(delete(status_snapshot))
-    values = (
-        snapshot.upto_seq,
-        snapshot.periods.height,
-        datetime.now(UTC).replace(tzinfo=None),
-        _encode(snapshot.periods),
-    )
+    values = (upto_seq, periods, datetime.now(UTC).replace(tzinfo=None), data)
     if conn.dialect.name == "postgresql":
         # One binary COPY row: a national snapshot (263 MB) as a statement parameter takes 10-17 s to
         # reach the server (hex-encoded by SQLAlchemy, or even as one binary parameter); COPY takes 1.7 s.
@@ -343,29 +343,59 @@ class LoadSequence:
     after: int
 
 
-def maintain(
-    conn: Connection, changes: Changes, numbers: pl.DataFrame, sequence: LoadSequence, *, was_empty: bool
-) -> None:
-    """Bring the stored snapshot forward over a large load, inside the load's transaction."""
+@dataclass(frozen=True)
+class PendingSnapshot:
+    """The snapshot a load leaves, computed in a thread from the state after event ``base_seq`` while
+    the load writes its periods (on PostgreSQL the server's work, which leaves a core free)."""
+
+    base_seq: int
+    computing: Future[tuple[pl.DataFrame, bytes]]
+
+
+def prepare(
+    conn: Connection, changes: Changes, numbers: pl.DataFrame, *, was_empty: bool
+) -> PendingSnapshot | None:
+    """Start computing the snapshot a large load brings forward; None when it leaves the snapshot alone.
+
+    Called after the load took the status lock and before it writes: no status event can come between
+    what this reads and the load's own events, only register events, which :func:`finish` applies.
+    """
     changed = changes.inserted.height + changes.superseded.height
+    seq = newest_seq(conn)
     # Decide from the stored snapshot's number and size before reading it: a small load leaves it.
     head = conn.execute(
         select(status_snapshot.c.upto_seq, status_snapshot.c.periods).order_by(*_NEWEST_FIRST).limit(1)
     ).first()
     if head is None:
         if not was_empty:
-            return  # periods from before any snapshot: the next reader reads them directly
+            return None  # periods from before any snapshot: the next reader reads them directly
         base = empty_periods()
     else:
-        if head.upto_seq > sequence.before or sequence.before - head.upto_seq > TAIL_LIMIT:
-            return
+        if head.upto_seq > seq or seq - head.upto_seq > TAIL_LIMIT:
+            return None
         if changed < max(MAINTAIN_FROM, head.periods // 100):
-            return
+            return None
         stored = read_stored(conn)
         assert stored is not None
-        base = apply_events(stored.periods, tail_events(conn, stored.upto_seq, sequence.before))
+        base = apply_events(stored.periods, tail_events(conn, stored.upto_seq, seq))
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
+    computing = pool.submit(_computed, base, changes, numbers)
+    pool.shutdown(wait=False)
+    return PendingSnapshot(seq, computing)
+
+
+def _computed(base: pl.DataFrame, changes: Changes, numbers: pl.DataFrame) -> tuple[pl.DataFrame, bytes]:
     periods = apply_changes(base, changes, numbers)
+    return periods, _encode(periods)
+
+
+def finish(conn: Connection, pending: PendingSnapshot, sequence: LoadSequence) -> None:
+    """Store the computed snapshot as the state after the load's last event, inside its transaction."""
+    periods, data = pending.computing.result()
     # A number replaced after the loader read the register: the events say which one is current.
-    replaced = tail_events(conn, min(sequence.numbers_seq, sequence.before), sequence.before)
-    periods = _with_latest_numbers(periods, replaced.filter(pl.col("kind") == NUMBER_REPLACED))
-    store(conn, Snapshot(sequence.after, periods))
+    replaced = tail_events(conn, min(sequence.numbers_seq, pending.base_seq), sequence.before)
+    replaced = replaced.filter(pl.col("kind") == NUMBER_REPLACED)
+    if not replaced.is_empty():
+        periods = _with_latest_numbers(periods, replaced)
+        data = _encode(periods)
+    _write(conn, sequence.after, periods.height, data)
