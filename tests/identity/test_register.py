@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import Engine, func, select
 
 from kruispunt.feeds import FeedRejected
@@ -16,6 +19,8 @@ from kruispunt.identity import (
     Sex,
     find_person,
     load_register,
+    number_text,
+    person_number_keys,
     population,
     register_counts,
     replace_number,
@@ -116,6 +121,18 @@ def test_bis_replacement_keeps_history_and_answers_for_both(engine: Engine, tmp_
     with pytest.raises(RegisterError, match="already replaced"):
         replace_number(engine, bis_number.number, gen.insz(date(1990, 6, 1), Sex.MALE).number)
     assert "register.number_replaced" in _event_kinds(engine)
+    keys = person_number_keys(engine).sort("current")
+    texts = keys.select(number_text(pl.col("number")))["number"].to_list()
+    assert texts == [bis_number.number, national.number]
+    assert keys["current"].to_list() == [False, True]
+    assert keys["person_id"].n_unique() == 1
+
+
+@given(born=st.dates(date(2000, 1, 1), date(2009, 12, 31)), male=st.booleans(), seed=st.integers(0, 99))
+def test_a_number_as_an_integer_comes_back_with_its_leading_zeros(born: date, male: bool, seed: int) -> None:
+    number = NumberGenerator(seed).insz(born, Sex.MALE if male else Sex.FEMALE).number
+    assert number.startswith("0")
+    assert pl.select(number_text(pl.lit(int(number), pl.Int64))).item() == number
 
 
 @pytest.mark.parametrize(

@@ -23,12 +23,7 @@ REGISTERED = [
 ]
 STRANGER = GEN.insz(date(1999, 9, 9), Sex.FEMALE)
 NUMBERS = pl.DataFrame(
-    {
-        "insz": [n.number for n in REGISTERED],
-        "person_id": [1, 2, 3, 4],
-        "kind": ["nr"] * 4,
-        "replaced_at": pl.Series([None] * 4, dtype=pl.Datetime("us")),
-    }
+    {"number": [int(n.number) for n in REGISTERED], "person_id": [1, 2, 3, 4], "current": [True] * 4}
 )
 
 # Each field: (value, the error the field must produce or None when the value is good).

@@ -8,7 +8,8 @@ Public API (everything other rooms and the shells may use):
 - generation: :class:`NumberGenerator`, :func:`insz_numbers` (vectorised; :func:`insz_values` as integers);
 - municipalities: :func:`municipality`, :func:`all_municipalities`, :func:`municipalities_frame`;
 - register: :func:`load_register`, :func:`find_person`, :func:`replace_number`, :func:`population`,
-  :func:`person_numbers`, :func:`register_counts`,
+  :func:`person_numbers`, :func:`person_number_keys` (the same, narrow, for national feeds) with
+  :func:`number_text`, :func:`register_counts`,
   :func:`persons_born_between` (names, for a name search), :data:`REGISTER_COLUMNS`;
 - histories as periods (bulk work over many dates): :func:`person_frame`, :func:`address_periods`,
   :func:`household_periods`.
@@ -50,7 +51,9 @@ if TYPE_CHECKING:  # the register is imported on first use (below); type checker
         find_person,
         household_periods,
         load_register,
+        number_text,
         person_frame,
+        person_number_keys,
         person_numbers,
         persons_born_between,
         population,
@@ -71,7 +74,9 @@ _REGISTER_NAMES = frozenset(
         "find_person",
         "household_periods",
         "load_register",
+        "number_text",
         "person_frame",
+        "person_number_keys",
         "person_numbers",
         "persons_born_between",
         "population",
@@ -106,9 +111,11 @@ __all__ = [
     "load_register",
     "municipalities_frame",
     "municipality",
+    "number_text",
     "parse_insz_column",
     "parse_number",
     "person_frame",
+    "person_number_keys",
     "person_numbers",
     "persons_born_between",
     "population",

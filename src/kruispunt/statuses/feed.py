@@ -102,8 +102,8 @@ def _insz_problem(text: str) -> str:
 def validate_status_feed(
     path: Path, *, source: str, numbers: pl.DataFrame | Future[pl.DataFrame], catalogue: Catalogue
 ) -> ValidatedFeed:
-    """Read and check ``path``; ``numbers`` is the register's ``person_numbers`` frame, or a future of it
-    that is awaited once the file is parsed (a national register read then overlaps the file's).
+    """Read and check ``path``; ``numbers`` is the register's ``person_number_keys`` frame, or a future of
+    it that is awaited once the file is parsed (a national register read then overlaps the file's).
 
     Raises FeedRejected only for file-level faults (unreadable, wrong header, truncated line); row faults
     come back in ``errors`` so that the caller can reject the file or accept its good part.
@@ -112,7 +112,7 @@ def validate_status_feed(
     raw = read_feed(path, STATUS_COLUMNS)
     digits = pl.col("insz").str.replace_all(_SEPARATORS, "")
     parsed = raw.with_columns(
-        # Eleven digits as one integer: joining integers to the register takes half the time of text.
+        # Eleven digits as one integer, as the register's numbers are read: half the time of joining text.
         pl.when(digits.str.contains("^[0-9]{11}$"))
         .then(digits.str.to_integer(strict=False))
         .alias("_number"),
@@ -122,7 +122,7 @@ def validate_status_feed(
     if isinstance(numbers, Future):
         numbers = numbers.result()
     frame = parsed.join(
-        numbers.select(pl.col("insz").str.to_integer().alias("_number"), pl.col("person_id").cast(pl.Int64)),
+        numbers.select(pl.col("number").alias("_number"), pl.col("person_id").cast(pl.Int64)),
         on="_number",
         how="left",
     )

@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 
 from kruispunt.feeds import FeedRejected, file_sha256
-from kruispunt.identity import person_numbers
+from kruispunt.identity import person_number_keys
 from kruispunt.statuses import snapshot
 from kruispunt.statuses.catalogue import catalogue
 from kruispunt.statuses.feed import ALL_SOURCES, ValidatedFeed, validate_status_feed
@@ -111,7 +111,7 @@ def load_status_feed(
         cat.source(source)
     numbers_seq = snapshot.outbox_position(engine)  # before the numbers are read: see snapshot.finish
     with ThreadPoolExecutor(max_workers=1) as reader:  # the register is read while the file is parsed
-        reading = reader.submit(person_numbers, engine)
+        reading = reader.submit(person_number_keys, engine)
         feed = validate_status_feed(path, source=source, numbers=reading, catalogue=cat)
         numbers = reading.result()
     if not feed.errors.is_empty() and not accept_partial:

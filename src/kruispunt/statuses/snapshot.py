@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Engine, Select, delete, func, or_, select
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import OperationalError
 
+from kruispunt.identity import number_text
 from kruispunt.statuses import outbox
 from kruispunt.statuses.periods import KEY, Changes
 from kruispunt.statuses.tables import status_snapshot
@@ -160,9 +161,10 @@ def _with_latest_numbers(periods: pl.DataFrame, events: pl.DataFrame) -> pl.Data
 
 
 def apply_changes(periods: pl.DataFrame, changes: Changes, numbers: pl.DataFrame) -> pl.DataFrame:
-    """``periods`` after a load's ``changes``; inserted periods take their number from ``numbers``."""
-    current = numbers.filter(pl.col("replaced_at").is_null()).select(
-        pl.col("person_id").cast(pl.Int64), "insz"
+    """``periods`` after a load's ``changes``; inserted periods take their number from ``numbers``
+    (:func:`identity.person_number_keys`)."""
+    current = numbers.filter(pl.col("current")).select(
+        pl.col("person_id").cast(pl.Int64), number_text(pl.col("number")).alias("insz")
     )
     kept = periods.join(changes.superseded.select(_IDENTITY), on=_IDENTITY, how="anti", nulls_equal=True)
     added = changes.inserted.join(current, on="person_id", how="left").select(list(SCHEMA))
