@@ -110,15 +110,16 @@ def validate_status_feed(
     """
     name = str(path)
     raw = read_feed(path, STATUS_COLUMNS)
-    digits = pl.col("insz").str.replace_all(_SEPARATORS, "")
     parsed = raw.with_columns(
         # Eleven digits as one integer, as the register's numbers are read: half the time of joining text.
-        pl.when(digits.str.contains("^[0-9]{11}$"))
-        .then(digits.str.to_integer(strict=False))
-        .alias("_number"),
+        _as_number(pl.col("insz")).alias("_number"),
         pl.col("start_date").str.to_date("%Y-%m-%d", strict=False).alias("_start"),
         pl.col("end_date").str.to_date("%Y-%m-%d", strict=False).alias("_end"),
     )
+    written = parsed.filter(pl.col("_number").is_null() & pl.col("insz").is_not_null())
+    if not written.is_empty():  # numbers written with separators (93.05.18-223.61): the few, stripped
+        digits = pl.col("insz").str.replace_all(_SEPARATORS, "")
+        parsed = parsed.update(written.select(LINE, _as_number(digits).alias("_number")), on=LINE)
     if isinstance(numbers, Future):
         numbers = numbers.result()
     frame = parsed.join(
@@ -134,7 +135,8 @@ def validate_status_feed(
         ],
         how="vertical",
     )
-    good = frame.join(errors.select(LINE).unique(), on=LINE, how="anti").select(
+    good = frame if errors.is_empty() else frame.join(errors.select(LINE).unique(), on=LINE, how="anti")
+    good = good.select(
         "person_id",
         "status",
         "source",
@@ -144,6 +146,10 @@ def validate_status_feed(
     )
     keys = frame.filter(pl.col("person_id").is_not_null() & pl.col("status").is_in(list(catalogue.codes)))
     return ValidatedFeed(name, raw, good, errors, keys.select(LINE, "person_id", "status"))
+
+
+def _as_number(text: pl.Expr) -> pl.Expr:
+    return pl.when(text.str.contains("^[0-9]{11}$")).then(text.str.to_integer(strict=False))
 
 
 def _error(frame: pl.DataFrame, condition: pl.Expr, field: str, reason: pl.Expr | str) -> pl.DataFrame:
@@ -171,6 +177,8 @@ def _insz_errors(frame: pl.DataFrame) -> list[pl.DataFrame]:
 
 
 def _status_errors(frame: pl.DataFrame, source: str, catalogue: Catalogue) -> list[pl.DataFrame]:
+    """Status and source faults depend on the pair alone: each distinct pair is judged once (a national
+    feed holds a few dozen), then the rows holding a wrong pair get its errors."""
     codes = list(catalogue.codes)
     allowed = pl.DataFrame(
         [(code, s) for code, d in catalogue.statuses.items() for s in d.sources],
@@ -186,25 +194,39 @@ def _status_errors(frame: pl.DataFrame, source: str, catalogue: Catalogue) -> li
         source_reason = pl.format(
             "the row is from source '{}' but this load is for source {}", row_source, pl.lit(source)
         )
-    checkable = frame.filter(status.is_in(codes) & row_source.is_not_null() & ~source_wrong)
+    pairs = frame.select("status", "source").unique()
+    checkable = pairs.filter(status.is_in(codes) & row_source.is_not_null() & ~source_wrong)
     not_owned = checkable.join(allowed, on=["status", "source"], how="anti")
-    return [
-        _error(frame, status.is_null(), "status", "a value is required"),
-        _error(
-            frame,
-            status.is_not_null() & ~status.is_in(codes),
-            "status",
-            pl.format("unknown status code '{}'", status),
-        ),
-        _error(frame, row_source.is_null(), "source", "a value is required"),
-        _error(frame, source_wrong, "source", source_reason),
-        _error(
-            not_owned,
-            pl.lit(value=True),
-            "status",
-            pl.format("source {} does not deliver status {}", row_source, status),
-        ),
-    ]
+    wrong = pl.concat(
+        [
+            _pair_error(pairs, status.is_null(), "status", "a value is required"),
+            _pair_error(
+                pairs,
+                status.is_not_null() & ~status.is_in(codes),
+                "status",
+                pl.format("unknown status code '{}'", status),
+            ),
+            _pair_error(pairs, row_source.is_null(), "source", "a value is required"),
+            _pair_error(pairs, source_wrong, "source", source_reason),
+            _pair_error(
+                not_owned,
+                pl.lit(value=True),
+                "status",
+                pl.format("source {} does not deliver status {}", row_source, status),
+            ),
+        ]
+    )
+    if wrong.is_empty():
+        return []
+    rows = frame.join(wrong, on=["status", "source"], how="inner", nulls_equal=True)
+    return [rows.select(pl.col(LINE), "field", "reason")]
+
+
+def _pair_error(pairs: pl.DataFrame, condition: pl.Expr, field: str, reason: pl.Expr | str) -> pl.DataFrame:
+    reason_expr = pl.lit(reason) if isinstance(reason, str) else reason
+    return pairs.filter(condition).select(
+        "status", "source", pl.lit(field).alias("field"), reason_expr.cast(pl.String).alias("reason")
+    )
 
 
 def _date_errors(frame: pl.DataFrame) -> list[pl.DataFrame]:
