@@ -20,11 +20,12 @@ committed meanwhile.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import polars as pl
@@ -347,11 +348,16 @@ class LoadSequence:
 
 @dataclass(frozen=True)
 class PendingSnapshot:
-    """The snapshot a load leaves, computed in a thread from the state after event ``base_seq`` while
-    the load writes its periods (on PostgreSQL the server's work, which leaves a core free)."""
+    """The snapshot a load leaves, from the state after event ``base_seq``: ``result`` gives its periods
+    and their encoding.
+
+    On PostgreSQL they are computed in a thread while the load writes its periods: that is the server's
+    work, in another process, and leaves a core free. On SQLite the writing is this process's own work
+    (and a child's), so the snapshot is computed afterwards instead of competing with it.
+    """
 
     base_seq: int
-    computing: Future[tuple[pl.DataFrame, bytes]]
+    result: Callable[[], tuple[pl.DataFrame, bytes]]
 
 
 def prepare(
@@ -380,10 +386,12 @@ def prepare(
         stored = read_stored(conn)
         assert stored is not None
         base = apply_events(stored.periods, tail_events(conn, stored.upto_seq, seq))
+    if conn.dialect.name != "postgresql":
+        return PendingSnapshot(seq, partial(_computed, base, changes, numbers))
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
     computing = pool.submit(_computed, base, changes, numbers)
     pool.shutdown(wait=False)
-    return PendingSnapshot(seq, computing)
+    return PendingSnapshot(seq, computing.result)
 
 
 def _computed(base: pl.DataFrame, changes: Changes, numbers: pl.DataFrame) -> tuple[pl.DataFrame, bytes]:
@@ -393,7 +401,7 @@ def _computed(base: pl.DataFrame, changes: Changes, numbers: pl.DataFrame) -> tu
 
 def finish(conn: Connection, pending: PendingSnapshot, sequence: LoadSequence) -> None:
     """Store the computed snapshot as the state after the load's last event, inside its transaction."""
-    periods, data = pending.computing.result()
+    periods, data = pending.result()
     # A number replaced after the loader read the register: the events say which one is current.
     replaced = tail_events(conn, min(sequence.numbers_seq, pending.base_seq), sequence.before)
     replaced = replaced.filter(pl.col("kind") == NUMBER_REPLACED)
