@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from typing import Any
+
+import psycopg
+import pytest
 
 from kruispunt import network
-from kruispunt.network import Reason, StatusQuery
+from kruispunt.network import Reason, StatusQuery, reader
 from tests.network.conftest import World
 
 
@@ -108,3 +112,72 @@ def test_calls_served_together_on_the_loop_each_get_their_own_answer(world: Worl
     assert [s["status"] for s in replies[0].json()["statuses"]] == ["LEEFLOON"]
     assert replies[-1].replayed and replies[-1].body == replies[0].body
     assert network.verify_audit(world.engine) == network.Verification(True, 6, 1, 6)
+
+
+def test_many_calls_at_once_are_spread_over_statements_and_each_answered(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many calls ready at once: on PostgreSQL they are spread over the reader's free connections, at
+    least ``SHARE`` calls a statement, oldest first; every call still gets its own answer and record,
+    and a call whose message id cannot be valid (a tab, non-ASCII, too long) fails only itself."""
+    asked: list[int] = []
+    ask = reader.PostgresReader._ask
+
+    async def counted(self: reader.PostgresReader, batch: list[Any], slots: asyncio.Semaphore) -> None:
+        asked.append(len(batch))
+        await ask(self, batch, slots)
+
+    monkeypatch.setattr(reader.PostgresReader, "_ask", counted)
+
+    def meta(message_id: str, token: str = "") -> network.CallMeta:
+        return network.CallMeta(token or world.ocmw_token, message_id, "sw-7", "dossier-9", "social-inquiry")
+
+    allowed = [(meta(f"s-{i}"), world.head) for i in range(16)]
+    refused = [(meta(f"s-{i}"), world.child) for i in range(16, 24)]
+    odd = [(meta("s-\tté"), world.head), (meta("s-été"), world.head), (meta("x" * 101), world.head)]
+    calls = [*allowed, *refused, *odd, (meta("s-99", "not-a-token"), world.head)]
+
+    async def together(hub: network.Hub) -> list[network.Reply]:
+        return await asyncio.gather(
+            *(hub.consult_statuses(m, StatusQuery(insz, at=date(2024, 3, 1))) for m, insz in calls)
+        )
+
+    hub = network.Hub(world.engine)
+    try:
+        replies = asyncio.run(together(hub))
+    finally:
+        hub.close()
+    reasons = [reply.reason for reply in replies]
+    assert reasons == [
+        *[None] * 16,
+        *[Reason.NOT_INTEGRATED] * 8,
+        *[Reason.INVALID_HEADER] * 3,
+        Reason.TOKEN_INVALID,
+    ]
+    assert all([s["status"] for s in r.json()["statuses"]] == ["LEEFLOON"] for r in replies[:16])
+    assert len({r.audit_seq for r in replies}) == len(calls)
+    assert network.verify_audit(world.engine) == network.Verification(True, len(calls), 1, len(calls))
+    if world.engine.dialect.name == "postgresql":
+        assert sum(asked) == len(calls)
+        assert len(asked) > 1 and min(asked) >= reader.PostgresReader.SHARE
+
+
+def test_the_batched_read_looks_up_a_stored_reply_by_its_whole_key(world: World) -> None:
+    """The plan PostgreSQL keeps for the reader's statement finds a stored reply by partner and message id
+    together, also when it was made while the reply table was empty (a new installation): not by the
+    message id alone, which walks the whole key once replies accumulate."""
+    if world.engine.dialect.name != "postgresql":
+        pytest.skip("the batched statement is PostgreSQL's")
+    url = world.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    calls = [
+        (("0" * 64, f"plan-{k}", world.head, date(2024, 3, 1), date(2024, 3, 1)), None) for k in range(5)
+    ]
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(reader._INDEX_LOOKUPS_ONLY)
+        conn.execute("SET plan_cache_mode = force_generic_plan")
+        sql = str(reader.CONSULTATIONS.compile(dialect=world.engine.dialect))
+        conn.execute(f"PREPARE batch(text) AS {sql.replace('%(calls)s', '$1')}")
+        explain = psycopg.sql.SQL("EXPLAIN EXECUTE batch({})").format(reader._json_calls(calls))  # type: ignore[arg-type]
+        plan = "\n".join(row[0] for row in conn.execute(explain))
+    lookup = plan[plan.index("on exchange_reply") :].splitlines()
+    assert "partner_id" in lookup[1] and "message_id" in lookup[1], plan

@@ -370,7 +370,11 @@ class Hub:
             number, (_, first, last) = parse_insz(query.insz), self._period(query)
         except Refused:
             number, first, last = "", self._today(), self._today()
-        message_id = (x.meta.message_id or "")[:100]
+        # A message id that cannot pass the metadata check below has no stored reply to look up (and is
+        # then refused): what the statement is given is always a valid id or nothing.
+        message_id = x.meta.message_id or ""
+        if not MESSAGE_ID_PATTERN.match(message_id):
+            message_id = ""
         rows = await self._reader.consultation(token_hash(token), message_id, number, first, last)
         head = rows[0] if rows else None
         if head is None or not credential_matches(head[reader.TOKEN_HASH], token):
