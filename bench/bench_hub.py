@@ -8,7 +8,7 @@ persons with statuses, then drives ``/hello`` and ``GET /v1/persons/{insz}/statu
 of concurrent connections. Every consultation carries a fresh message id, so each one is authenticated,
 authorised against the deliberation and the reference directory, answered and chained into the audit log.
 Prints both throughputs, their ratio, the consultation's latency percentiles and the server's CPU time per
-request of each, then verifies the chain.
+request of each (and, on PostgreSQL, the database server's per consultation), then verifies the chain.
 
 The load comes from ``wrk`` (Debian: ``apt-get install wrk``) when it is installed, otherwise from a
 Python asyncio + httpx generator (which needs more CPU per request, so its figures are lower).
@@ -30,6 +30,7 @@ import time
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -92,6 +93,30 @@ def server_cpu(pid: int) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def database_cpu(settings: Settings) -> float:
+    """CPU seconds used so far by the benchmark's own PostgreSQL server (its postmaster and the processes
+    it started, found through ``postmaster.pid`` beside the socket directory); 0 on SQLite, NaN where
+    unknown. Processes that have ended are not counted (the hub's connections live as long as it does)."""
+    if not settings.database_url:
+        return 0.0
+    socket_dir = parse_qs(urlsplit(settings.database_url).query).get("host", [""])[0]
+    try:
+        postmaster = int((Path(socket_dir).parent / "data" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return float("nan")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(entry.name) == postmaster or int(fields[1]) == postmaster:
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def free_port() -> int:
@@ -198,12 +223,14 @@ def drive(kind: str, args: argparse.Namespace, workdir: Path) -> None:
                 _wrk(base + paths[0], args.connections, 2, warm_up)
                 before = server_cpu(server.pid)
                 hello = _wrk(f"{base}/hello", args.connections, args.duration, None)
-                between = server_cpu(server.pid)
+                between, db_before = server_cpu(server.pid), database_cpu(settings)
                 consult = _wrk(base + paths[0], args.connections, args.duration, script)
-                after = server_cpu(server.pid)
+                after, db_after = server_cpu(server.pid), database_cpu(settings)
+                calls = consult.requests_per_second * args.duration
                 cpu = (
                     (between - before) / (hello.requests_per_second * args.duration),
-                    (after - between) / (consult.requests_per_second * args.duration),
+                    (after - between) / calls,
+                    (db_after - db_before) / calls,
                 )
             else:
                 metadata = {
@@ -212,7 +239,7 @@ def drive(kind: str, args: argparse.Namespace, workdir: Path) -> None:
                     "X-Case-Reference": "bench-case",
                     "X-Purpose": PURPOSE,
                 }
-                cpu = (float("nan"), float("nan"))
+                cpu = (float("nan"), float("nan"), float("nan"))
                 hello = asyncio.run(_python_load(f"{base}/hello", args.connections, args.duration, None))
                 consult = asyncio.run(
                     _python_load(base + paths[0], args.connections, args.duration, metadata)
@@ -230,7 +257,8 @@ def drive(kind: str, args: argparse.Namespace, workdir: Path) -> None:
         f"p50 {consult.p50_ms:.2f} ms, p90 {consult.p90_ms:.2f} ms, p99 {consult.p99_ms:.2f} ms, "
         f"{consult.errors} non-2xx; ratio {ratio:.2f}; "
         f"audit chain {'intact' if chain.intact else 'BROKEN'} with {chain.records:,} records; "
-        f"server CPU per request: hello {cpu[0] * 1e6:.0f} us, consultation {cpu[1] * 1e6:.0f} us; "
+        f"server CPU per request: hello {cpu[0] * 1e6:.0f} us, consultation {cpu[1] * 1e6:.0f} us "
+        f"(and the database server's {cpu[2] * 1e6:.0f} us); "
         f"load average {os.getloadavg()[0]:.1f}",
         flush=True,
     )
