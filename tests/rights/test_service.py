@@ -9,9 +9,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 from sqlalchemy import Engine, func, select
 
-from kruispunt import rights
+from kruispunt import identity, rights, statuses
 from kruispunt.rights.tables import grant_entry
 from kruispunt.statuses import load_status_feed
 from tests.rights.helpers import build_town, write_statuses
@@ -42,6 +43,26 @@ def test_evaluate_household_exemption_from_stored_data(engine: Engine, tmp_path:
         engine, "covid-premium-2020", start=date(2020, 1, 1), end=date(2021, 12, 31), municipality="61031"
     )
     assert only_huy.granted.is_empty()
+
+
+def test_explaining_one_person_reads_only_their_household(engine: Engine, tmp_path: Path) -> None:
+    town = build_town(engine, tmp_path)
+    head = identity.find_person(engine, town.huy_head, TAX_YEAR)
+    assert head is not None
+    household = identity.population(engine, TAX_YEAR, household_keys=True, around=head.person_id)
+    assert sorted(household["insz"].to_list()) == sorted([town.huy_head, town.huy_child])
+    alone = identity.find_person(engine, town.herstal_head, TAX_YEAR)
+    assert alone is not None
+    on_their_own = identity.population(engine, TAX_YEAR, around=alone.person_id)
+    assert on_their_own["insz"].to_list() == [town.herstal_head]
+    everyone = statuses.periods_frame(engine)
+    ids = household["person_id"].to_list()
+    assert_frame_equal(
+        statuses.periods_frame(engine, person_ids=ids),
+        everyone.filter(pl.col("person_id").is_in(ids)),
+        check_row_order=False,
+    )
+    assert statuses.periods_frame(engine, person_ids=[]).is_empty()
 
 
 def test_explain_gives_statuses_parameters_and_references(engine: Engine, tmp_path: Path) -> None:

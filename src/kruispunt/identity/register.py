@@ -10,11 +10,13 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from sqlalchemy import (
     BigInteger,
     ColumnElement,
+    CompoundSelect,
     Connection,
     Engine,
     Table,
@@ -23,9 +25,11 @@ from sqlalchemy import (
     case,
     cast,
     func,
+    literal,
     or_,
     select,
     text,
+    union_all,
     update,
 )
 
@@ -33,7 +37,7 @@ from kruispunt.feeds import file_sha256
 from kruispunt.identity.numbers import Insz, NumberKind
 from kruispunt.identity.register_feed import read_register_feed
 from kruispunt.identity.tables import address, household_membership, person, person_number, register_load
-from kruispunt.store import append_events, bulk_insert, read_frame
+from kruispunt.store import ID, append_events, bulk_insert, read_frame
 
 REGISTER_LOCK_KEY = 7_300_002
 _PERSON_FIELDS = ("last_name", "first_name", "birth_date", "sex", "death_date")
@@ -512,13 +516,17 @@ def replace_number(engine: Engine, old: str, new: str) -> None:
         )
 
 
-def population(engine: Engine, at: date, *, household_keys: bool = False) -> pl.DataFrame:
+def population(
+    engine: Engine, at: date, *, household_keys: bool = False, around: int | None = None
+) -> pl.DataFrame:
     """Everyone alive on ``at`` with their current INSZ, birth date, sex, municipality and household.
 
     Columns: person_id, insz, birth_date, sex, municipality_nis, postal_code, household_id, household_role.
     The columnar entry point for bulk work (rights, impact, warehouse). With ``household_keys`` also
     household_key: an integer per household (the rank of its id, null without a household), valid within
     this one frame; grouping millions of persons by an integer is far cheaper than by a string id.
+    ``around`` (a person_id) keeps only that person and the members of their household on ``at``: what
+    deciding one person's right needs, read through the indexes instead of the whole register.
     """
     household = household_membership.c.household_id
     keys = (
@@ -555,7 +563,21 @@ def population(engine: Engine, at: date, *, household_keys: bool = False) -> pl.
         .where(or_(person.c.death_date.is_(None), person.c.death_date >= at))
         .where(or_(person.c.birth_date.is_(None), person.c.birth_date <= at))
     )
+    if around is not None:
+        statement = statement.where(person.c.id.in_(_household_around(around, at)))
     return read_frame(engine, statement)
+
+
+def _household_around(person_id: int, at: date) -> CompoundSelect[Any]:
+    """The person and whoever shares a household with them on ``at``."""
+    membership = household_membership
+    theirs = select(membership.c.household_id).where(
+        membership.c.person_id == person_id, _valid_at(membership, at)
+    )
+    members = select(membership.c.person_id).where(
+        membership.c.household_id.in_(theirs), _valid_at(membership, at)
+    )
+    return union_all(select(literal(person_id, ID)), members)
 
 
 def person_number_keys(engine: Engine) -> pl.DataFrame:

@@ -65,10 +65,13 @@ def read_population(engine: Engine, dates: Iterable[date]) -> pl.DataFrame:
     return pl.concat(frames).unique("person_id", keep="first", maintain_order=True)
 
 
-def read_periods(engine: Engine, rule: Rule, known_at: datetime | None = None) -> pl.DataFrame:
-    """The stored periods of the statuses the rule asks for (and those counting as them)."""
+def read_periods(
+    engine: Engine, rule: Rule, known_at: datetime | None = None, person_ids: Iterable[int] | None = None
+) -> pl.DataFrame:
+    """The stored periods of the statuses the rule asks for (and those counting as them), of everyone or
+    of ``person_ids``."""
     wanted = statuses.expand_codes(rule.status_codes())
-    return statuses.periods_frame(engine, known_at=known_at, statuses=sorted(wanted))
+    return statuses.periods_frame(engine, known_at=known_at, statuses=sorted(wanted), person_ids=person_ids)
 
 
 def evaluate(
@@ -181,11 +184,15 @@ def explain(engine: Engine, rule_id: str, insz: str, on: date) -> Explanation:
     record = identity.find_person(engine, insz, on)
     if record is None:
         raise PersonNotFound(f"{insz} is not in the register on {on}")
-    population = read_population(engine, [on])
-    person_id = population.filter(pl.col("insz") == record.insz)["person_id"]
+    # Only the person's household is read: a citizen's page must not read the country.
+    population = identity.population(engine, on, household_keys=True, around=record.person_id)
+    person_id = population.filter(pl.col("person_id") == record.person_id)["person_id"]
     if person_id.is_empty():
         raise PersonNotFound(f"{insz} is not alive and registered on {on}")
-    periods = pl.concat([read_periods(engine, catalogue[r]) for r in _rules_needed(catalogue, rule_id)])
+    members = population["person_id"].to_list()
+    periods = pl.concat(
+        [read_periods(engine, catalogue[r], person_ids=members) for r in _rules_needed(catalogue, rule_id)]
+    )
     scope, scoped_periods = _households_of(population, periods.unique(), person_id.to_list())
     decisions = evaluate_frames(rule, scope, scoped_periods, on=on, catalogue=catalogue)
     mine = _own_decision(rule, decisions, scope, int(person_id[0]))

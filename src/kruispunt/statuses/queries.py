@@ -21,7 +21,7 @@ from kruispunt.identity import Insz, municipality
 from kruispunt.identity.tables import address, person_number
 from kruispunt.statuses import snapshot
 from kruispunt.statuses.catalogue import catalogue
-from kruispunt.statuses.sql import one_of_text
+from kruispunt.statuses.sql import one_of_ids, one_of_text
 from kruispunt.statuses.tables import status_period
 from kruispunt.store import read_frame, sqlite_value
 
@@ -226,17 +226,22 @@ def _municipality_nis(nis: str) -> str:
 
 
 def periods_frame(
-    engine: Engine, *, known_at: datetime | None = None, statuses: Iterable[str] | None = None
+    engine: Engine,
+    *,
+    known_at: datetime | None = None,
+    statuses: Iterable[str] | None = None,
+    person_ids: Iterable[int] | None = None,
 ) -> pl.DataFrame:
     """Every period (current knowledge, or as known at ``known_at``) as one frame, for bulk work.
 
     Columns: person_id (Int64), insz (the person's current number), status, start_date (Date),
     end_date (Date, null while open), source. Current knowledge comes from the columnar snapshot brought
     up to the newest mutation event (:mod:`kruispunt.statuses.snapshot`); the same rows as
-    :func:`read_periods`, which reads the tables.
+    :func:`read_periods`, which reads the tables, as it does for past knowledge and for the periods of
+    a few ``person_ids`` only.
     """
-    if known_at is not None:
-        return read_periods(engine, known_at=known_at, statuses=statuses)
+    if known_at is not None or person_ids is not None:
+        return read_periods(engine, known_at=known_at, statuses=statuses, person_ids=person_ids)
     frame = snapshot.current(engine)
     if frame is None:
         seq = snapshot.outbox_position(engine)
@@ -249,20 +254,32 @@ def periods_frame(
 
 
 def read_periods(
-    engine: Engine, *, known_at: datetime | None = None, statuses: Iterable[str] | None = None
+    engine: Engine,
+    *,
+    known_at: datetime | None = None,
+    statuses: Iterable[str] | None = None,
+    person_ids: Iterable[int] | None = None,
 ) -> pl.DataFrame:
-    """:func:`periods_frame` read from the tables: the periods, then each person's current number."""
+    """:func:`periods_frame` read from the tables: the periods, then each person's current number.
+
+    ``person_ids`` reads only those persons' periods, through the person index: for deciding a few
+    persons, where reading the whole columnar snapshot would cost a national decode.
+    """
     statement = select(sp.c.person_id, sp.c.status, sp.c.start_date, sp.c.end_date, sp.c.source).where(
         known(known_at)
     )
+    numbers_statement = select(person_number.c.person_id, person_number.c.insz).where(
+        person_number.c.replaced_at.is_(None)
+    )
     if statuses is not None:
         statement = statement.where(one_of_text(sp.c.status, _checked_codes(statuses)))
-    periods = _frame(engine, statement, bulk=True)
-    numbers = read_frame(
-        engine,
-        select(person_number.c.person_id, person_number.c.insz).where(person_number.c.replaced_at.is_(None)),
-        bulk=True,
-    ).with_columns(pl.col("person_id").cast(pl.Int64))
+    if person_ids is not None:
+        ids = list(person_ids)
+        statement = statement.where(one_of_ids(sp.c.person_id, ids))
+        numbers_statement = numbers_statement.where(one_of_ids(person_number.c.person_id, ids))
+    bulk = person_ids is None
+    periods = _frame(engine, statement, bulk=bulk)
+    numbers = _frame(engine, numbers_statement, bulk=bulk)
     return periods.join(numbers, on="person_id").select(list(snapshot.SCHEMA))
 
 
