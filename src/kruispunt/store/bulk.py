@@ -272,31 +272,11 @@ def _binary_wire_types(conn: Connection, table: Table, names: list[str]) -> dict
     wire = {}
     for name in names:
         sql_type = table.c[name].type.dialect_impl(conn.dialect)
-        dtype = _wire_type(sql_type)
+        dtype = _polars_type(sql_type, exact=True)
         if dtype is None:
             return None
         wire[name] = dtype
     return wire
-
-
-def _wire_type(sql_type: Any) -> Any:
-    if isinstance(sql_type, DateTime):
-        return None if sql_type.timezone else pl.Datetime("us")
-    if isinstance(sql_type, Date):
-        return pl.Date
-    if isinstance(sql_type, Boolean):
-        return pl.Boolean
-    if isinstance(sql_type, BigInteger):
-        return pl.Int64
-    if isinstance(sql_type, SmallInteger):
-        return pl.Int16
-    if isinstance(sql_type, Integer):
-        return pl.Int32
-    if isinstance(sql_type, String):  # varchar and text take the same bytes
-        return pl.String
-    if isinstance(sql_type, LargeBinary):
-        return pl.Binary
-    return None  # numeric, float precision, JSON, enums, ...: CSV, where the server converts
 
 
 def read_frame(
@@ -458,19 +438,25 @@ def _row_schema(names: list[str], schema: dict[str, Any]) -> dict[str, Any]:
     return {name: schema.get(name) for name in names}
 
 
-def _polars_type(sql_type: Any) -> Any:
+def _polars_type(sql_type: Any, *, exact: bool = False) -> Any:
+    """The Polars type of ``sql_type``'s values as read (integers Int64, numbers Float64), or ``exact``:
+    the width PostgreSQL's binary format carries for it (None where it has no plain one)."""
     if isinstance(sql_type, DateTime):
-        return pl.Datetime("us")
+        return None if exact and sql_type.timezone else pl.Datetime("us")
     if isinstance(sql_type, Date):
         return pl.Date
     if isinstance(sql_type, Boolean):
         return pl.Boolean
     if isinstance(sql_type, Integer):
-        return pl.Int64
+        if not exact or isinstance(sql_type, BigInteger):
+            return pl.Int64
+        return pl.Int16 if isinstance(sql_type, SmallInteger) else pl.Int32
     if isinstance(sql_type, Float | Numeric):
-        return pl.Float64
-    if isinstance(sql_type, String):
+        return None if exact else pl.Float64  # binary: float precision and numeric go as CSV
+    if isinstance(sql_type, String):  # varchar and text take the same bytes
         return pl.String
+    if isinstance(sql_type, LargeBinary):
+        return pl.Binary if exact else None
     return None
 
 
