@@ -4,6 +4,7 @@ record of an HTTP call, without a token."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any
 
@@ -94,11 +95,7 @@ def test_calls_served_together_on_the_loop_each_get_their_own_answer(world: Worl
         retried = await hub.consult_statuses(calls[0][0], StatusQuery(world.head, at=date(2024, 3, 1)))
         return [*first, retried]
 
-    hub = network.Hub(world.engine)
-    try:
-        replies = asyncio.run(together(hub))
-    finally:
-        hub.close()
+    replies = _on_a_hub(world, together)
     reasons = [reply.reason for reply in replies]
     assert reasons == [
         None,
@@ -142,11 +139,7 @@ def test_many_calls_at_once_are_spread_over_statements_and_each_answered(
             *(hub.consult_statuses(m, StatusQuery(insz, at=date(2024, 3, 1))) for m, insz in calls)
         )
 
-    hub = network.Hub(world.engine)
-    try:
-        replies = asyncio.run(together(hub))
-    finally:
-        hub.close()
+    replies = _on_a_hub(world, together)
     reasons = [reply.reason for reply in replies]
     assert reasons == [
         *[None] * 16,
@@ -181,3 +174,14 @@ def test_the_batched_read_looks_up_a_stored_reply_by_its_whole_key(world: World)
         plan = "\n".join(row[0] for row in conn.execute(explain))
     lookup = plan[plan.index("on exchange_reply") :].splitlines()
     assert "partner_id" in lookup[1] and "message_id" in lookup[1], plan
+
+
+def _on_a_hub(
+    world: World, work: Callable[[network.Hub], Awaitable[list[network.Reply]]]
+) -> list[network.Reply]:
+    """Run ``work`` on a fresh hub's event loop, then close the hub."""
+    hub = network.Hub(world.engine)
+    try:
+        return asyncio.run(work(hub))
+    finally:
+        hub.close()
