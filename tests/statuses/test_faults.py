@@ -26,8 +26,8 @@ from kruispunt.config import Settings
 url, feed, marker = sys.argv[1], Path(sys.argv[2]), Path(sys.argv[3])
 real_insert = load_module.bulk_insert
 
-def insert_then_stall(conn, table, frame):
-    written = real_insert(conn, table, frame)
+def insert_then_stall(conn, table, frame, **options):
+    written = real_insert(conn, table, frame, **options)
     marker.write_text(str(written))
     time.sleep(600)
     return written

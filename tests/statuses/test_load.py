@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, text
 
 from kruispunt.feeds import FeedRejected
 from kruispunt.identity import NumberGenerator, NumberKind, Sex, replace_number
@@ -20,6 +20,7 @@ from kruispunt.statuses import (
     periods_frame,
     person_statuses,
 )
+from kruispunt.statuses import load as status_load_module
 from kruispunt.statuses.snapshot import newest_seq
 from kruispunt.store import mutation_event
 from tests.statuses.helpers import count, events, registered_household, write_statuses
@@ -343,3 +344,28 @@ def test_any_range_of_numbers_reads_each_started_period_once(engine: Engine, tmp
     status_rows = [seq for seq, kind in whole if kind == "status.started"]
     assert len(status_rows) == 3 and status_rows == list(range(status_rows[0], status_rows[0] + 3))
     assert [seq for seq, kind in whole if kind == "status.ended"] == [status_rows[-1] + 1]
+
+
+def test_a_large_first_load_stores_what_a_small_one_does(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first load past the large-load size rebuilds the indexes afterwards and, on PostgreSQL, empties
+    the table in its transaction to write its rows frozen: what it stores, and later loads, are the same."""
+    monkeypatch.setattr(status_load_module, "_LARGE_LOAD", 1)
+    jan, els, _ = registered_household(engine, tmp_path)
+    rows = [(jan, "VT", "2020-01-01", "2020-06-30", "NIC"), (els, "VT_DEPENDANT", "2021-01-01", "", "NIC")]
+    load_status_feed(engine, write_statuses(tmp_path / "first.csv", rows), source="NIC")
+    assert [(p.status, p.start_date) for p in person_statuses(engine, els)] == [
+        ("VT_DEPENDANT", date(2021, 1, 1))
+    ]
+    assert events(engine) == [("status.started", "VT", jan), ("status.started", "VT_DEPENDANT", els)]
+    if engine.dialect.name == "postgresql":  # frozen rows are all-visible: ANALYZE counts their pages so
+        with engine.connect() as conn:
+            visible = conn.execute(
+                text("SELECT relallvisible FROM pg_class WHERE relname = 'status_period'")
+            ).scalar_one()
+        assert visible > 0
+    ended = [(jan, "VT", "2020-01-01", "2020-03-31", "NIC"), rows[1]]
+    report = load_status_feed(engine, write_statuses(tmp_path / "second.csv", ended), source="NIC")
+    assert (report.periods_superseded, report.periods_added) == (1, 1)
+    assert [p.end_date for p in person_statuses(engine, jan)] == [date(2020, 3, 31)]

@@ -40,6 +40,7 @@ def test_bulk_insert_writes_every_row_and_value(
     if staged:
         monkeypatch.setattr(bulk, "SQLITE_STAGE_FROM_ROWS", 1)
         monkeypatch.setattr(bulk, "_CONSTANT_FROM_ROWS", 1)
+        monkeypatch.setattr(bulk, "_STAGE_SLICE", 3)  # two staging files, copied in order
     with engine.begin() as conn:
         assert bulk_insert(conn, status_period, _ROWS) == 4
     assert_frame_equal(_stored(engine), _ROWS, check_dtypes=False)
@@ -55,6 +56,18 @@ def test_a_staged_insert_rolls_back_with_its_transaction(
     with pytest.raises(RuntimeError, match="late failure"), engine.begin() as conn:
         bulk_insert(conn, status_period, _ROWS)
         raise RuntimeError("late failure")
+    assert _stored(engine).is_empty()
+
+
+def test_a_failed_staging_write_writes_nothing(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    if engine.dialect.name == "postgresql":
+        pytest.skip("staging files exist on SQLite only")
+    monkeypatch.setattr(bulk, "SQLITE_STAGE_FROM_ROWS", 1)
+    monkeypatch.setattr(bulk, "_STAGE_SLICE", 2)  # the first of two slices is copied before the second fails
+    failing = "import sys\nif sys.argv[2].endswith('1.sqlite'):\n    sys.exit('disk full')\n"
+    monkeypatch.setattr(bulk, "_STAGE_WRITER", failing + bulk._STAGE_WRITER)
+    with pytest.raises(RuntimeError, match="staging write failed: disk full"), engine.begin() as conn:
+        bulk_insert(conn, status_period, _ROWS)
     assert _stored(engine).is_empty()
 
 
@@ -80,3 +93,15 @@ def test_indexes_deferred_builds_them_again_and_a_failure_keeps_them(engine: Eng
         taken = conn.execute(select(func.min(status_period.c.id))).scalar_one()
     with engine.begin() as conn, pytest.raises(IntegrityError):  # the primary key holds again
         conn.execute(insert(status_period).values(id=taken, **_ROWS.row(0, named=True)))
+
+
+def test_many_staged_inserts_share_one_transaction(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Staging files stay attached until the transaction ends; later inserts still find a place."""
+    if engine.dialect.name == "postgresql":
+        pytest.skip("staging files exist on SQLite only")
+    monkeypatch.setattr(bulk, "SQLITE_STAGE_FROM_ROWS", 1)
+    monkeypatch.setattr(bulk, "_STAGE_SLICE", 1)
+    with engine.begin() as conn:
+        for load_id in range(8):
+            bulk_insert(conn, status_period, _ROWS.with_columns(pl.lit(load_id).alias("load_id")))
+    assert _stored(engine).height == 8 * _ROWS.height

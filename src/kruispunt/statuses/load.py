@@ -220,8 +220,13 @@ def _apply(
     # in one id range, which is all their outbox record needs to name (see outbox).
     _insert_periods(conn, changes.replacing, now, load_id)
     before = _highest_id(conn)
-    with indexes_deferred(conn, status_period, when=was_empty and changes.inserted.height >= _LARGE_LOAD):
-        _insert_periods(conn, changes.started, now, load_id)
+    large_first = was_empty and changes.inserted.height >= _LARGE_LOAD
+    with indexes_deferred(conn, status_period, when=large_first):
+        if large_first and conn.dialect.name == "postgresql":
+            # The table holds no row: emptied in this transaction, it takes its rows frozen, so that
+            # autovacuum finds nothing to do in them while the first lookups run (it would visit them all).
+            conn.execute(text("TRUNCATE status_period"))
+        _insert_periods(conn, changes.started, now, load_id, frozen=large_first)
     return _Written(load_id, (before + 1, _highest_id(conn)))
 
 
@@ -229,12 +234,15 @@ def _highest_id(conn: Connection) -> int:
     return int(conn.execute(select(func.coalesce(func.max(status_period.c.id), 0))).scalar_one())
 
 
-def _insert_periods(conn: Connection, periods: pl.DataFrame, now: datetime, load_id: int) -> None:
-    # Sorted by person: the person index then grows in order instead of at random places.
+def _insert_periods(
+    conn: Connection, periods: pl.DataFrame, now: datetime, load_id: int, *, frozen: bool = False
+) -> None:
+    # Sorted by person: the person index then grows in order instead of at random places (merged periods
+    # come sorted already, and Polars knows it: the sort then costs nothing).
     bulk_insert(
         conn,
         status_period,
-        periods.sort("person_id", "status", "start_date").select(
+        periods.sort("person_id", maintain_order=True).select(
             *KEY,
             "start_date",
             "end_date",
@@ -242,6 +250,7 @@ def _insert_periods(conn: Connection, periods: pl.DataFrame, now: datetime, load
             pl.lit(None, pl.Datetime("us")).alias("superseded_at"),
             pl.lit(load_id, pl.Int64).alias("load_id"),
         ),
+        frozen=frozen,
     )
 
 

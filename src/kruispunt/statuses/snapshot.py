@@ -25,7 +25,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 import polars as pl
@@ -351,9 +350,9 @@ class PendingSnapshot:
     """The snapshot a load leaves, from the state after event ``base_seq``: ``result`` gives its periods
     and their encoding.
 
-    On PostgreSQL they are computed in a thread while the load writes its periods: that is the server's
-    work, in another process, and leaves a core free. On SQLite the writing is this process's own work
-    (and a child's), so the snapshot is computed afterwards instead of competing with it.
+    They are computed in a thread while the load writes its periods. The writing is mostly another
+    process's work (PostgreSQL's server; on SQLite the staging child) or SQLite's C code, which releases
+    the interpreter, and leaves a core free for part of the time (SQLite's index build, its commit).
     """
 
     base_seq: int
@@ -386,8 +385,6 @@ def prepare(
         stored = read_stored(conn)
         assert stored is not None
         base = apply_events(stored.periods, tail_events(conn, stored.upto_seq, seq))
-    if conn.dialect.name != "postgresql":
-        return PendingSnapshot(seq, partial(_computed, base, changes, numbers))
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot")
     computing = pool.submit(_computed, base, changes, numbers)
     pool.shutdown(wait=False)

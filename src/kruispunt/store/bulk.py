@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -45,14 +46,18 @@ _BATCH = 200_000
 _CONSTANT_FROM_ROWS = 1_000  # below this, looking for constant columns costs more than it saves
 
 
-def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame) -> int:
-    """Insert every row of ``frame`` (columns named as in ``table``) inside the caller's transaction."""
+def bulk_insert(conn: Connection, table: Table, frame: pl.DataFrame, *, frozen: bool = False) -> int:
+    """Insert every row of ``frame`` (columns named as in ``table``) inside the caller's transaction.
+
+    ``frozen``: on PostgreSQL, write the rows already frozen and all-visible (``COPY ... FREEZE``), as
+    a vacuum would leave them; only for a table created or truncated in this transaction.
+    """
     if frame.is_empty():
         return 0
     if conn.dialect.name == "postgresql":
-        _copy_into(conn, table, frame)
+        _copy_into(conn, table, frame, frozen=frozen)
     else:
-        _insert_sqlite(conn, table, _dates_as_text(frame))
+        _insert_sqlite(conn, table, frame)
     return frame.height
 
 
@@ -60,18 +65,19 @@ def _insert_sqlite(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
     """executemany over plain tuples; a column holding one value throughout is written into the statement.
 
     sqlite3 binds every parameter of every row from a Python object, so a load's constant columns (its
-    timestamp, its id, an empty end) would cost as much as its data. Large frames go through a staging
-    file instead (:func:`_insert_sqlite_staged`).
+    timestamp, its id, an empty end) would cost as much as its data. Large frames go through staging
+    files instead (:func:`_insert_sqlite_staged`).
     """
     constants = _constant_columns(frame) if frame.height >= _CONSTANT_FROM_ROWS else {}
     varying = [c for c in frame.columns if c not in constants]
-    if frame.height >= SQLITE_STAGE_FROM_ROWS and varying:
-        _insert_sqlite_staged(conn, table, frame.select(varying), constants)
+    if frame.height >= SQLITE_STAGE_FROM_ROWS and varying and _free_attachments(conn) > 0:
+        # Dates too: ADBC would write them as ISO text itself, but at twice the cost of Polars' formatting.
+        _insert_sqlite_staged(conn, table, _as_sqlite_text(frame.select(varying), dates=True), constants)
         return
     names = ", ".join(f'"{c}"' for c in frame.columns)
     values = ", ".join(constants.get(c, "?") for c in frame.columns)
     sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({values})'  # noqa: S608 (names from schema, values quoted)
-    data = frame.select(varying)
+    data = _as_sqlite_text(frame.select(varying), dates=True)
     for start in range(0, data.height, _BATCH):
         batch = data.slice(start, _BATCH)
         rows = batch.rows() if varying else [()] * batch.height
@@ -79,8 +85,10 @@ def _insert_sqlite(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
 
 
 SQLITE_STAGE_FROM_ROWS = 300_000
-"""From this many rows on, SQLite bulk inserts go through a staging file written by ADBC."""
+"""From this many rows on, SQLite bulk inserts go through staging files written by ADBC."""
 STAGE_ALIAS = "kp_stage"
+_STAGE_SLICE = 2_000_000  # rows per staging file
+_STAGE_FILES = 5  # at most, per insert (see _free_attachments)
 
 # ADBC's bulk ingest into a new SQLite file, from an Arrow IPC file (the low-level API: see the reader).
 _STAGE_WRITER = """
@@ -95,6 +103,9 @@ batches = pa.RecordBatchReader.from_batches(reader.schema, (reader.get_batch(i) 
 database = adbc_driver_sqlite.connect(target)
 connection = adbc.AdbcConnection(database)
 statement = adbc.AdbcStatement(connection)
+for pragma in ("PRAGMA journal_mode=OFF", "PRAGMA synchronous=OFF"):  # a scratch file: no crash safety
+    statement.set_sql_query(pragma)
+    statement.execute_update()
 statement.set_options(**{"adbc.ingest.target_table": "rows", "adbc.ingest.mode": "adbc.ingest.mode.create"})
 statement.bind_stream(batches)
 statement.execute_update()
@@ -107,36 +118,74 @@ database.close()
 def _insert_sqlite_staged(
     conn: Connection, table: Table, data: pl.DataFrame, constants: dict[str, str]
 ) -> None:
-    """Millions of rows: ADBC writes them into a staging file, SQLite copies them with INSERT ... SELECT.
+    """Millions of rows: ADBC writes them into staging files, SQLite copies them with INSERT ... SELECT.
 
     sqlite3's executemany costs about 2 µs of Python per row; ADBC's columnar ingest (in C) and a copy
     inside SQLite take a third of that. The ingest runs in a child process (ADBC bundles its own SQLite
     library: see :func:`_read_sqlite_arrow`) into a file of its own, which this connection then attaches:
     the rows enter the table inside the caller's transaction, so a failed load still changes nothing.
-    The staging file is unlinked at once; the connection detaches it when it returns to the pool.
+    The rows go in slices: while this connection copies one slice, the child writes the next, so the
+    two halves of the work run on two cores. The staging files are unlinked at once; the connection
+    detaches them when it returns to the pool.
     """
+    count = max(1, min(_STAGE_FILES, -(-data.height // _STAGE_SLICE), _free_attachments(conn) // 2))
+    size = -(-data.height // count)
+    slices = [data.slice(start, size) for start in range(0, data.height, size)]
+    ordered = ", ".join(f'"{c}"' for c in (*data.columns, *constants))
+    values = ", ".join(constants.get(c, f'"{c}"') for c in (*data.columns, *constants))
+    with tempfile.TemporaryDirectory(prefix="kruispunt-stage-") as tmp:
+        folder = Path(tmp)
+        writing = _start_stage_writer(slices[0], folder / "0")
+        try:
+            for number in range(len(slices)):
+                target = _finish_stage_writer(writing)
+                if number + 1 < len(slices):
+                    writing = _start_stage_writer(slices[number + 1], folder / str(number + 1))
+                alias = f"{STAGE_ALIAS}_{uuid.uuid4().hex}"
+                conn.exec_driver_sql(f"ATTACH DATABASE ? AS {alias}", (str(target),))
+                conn.exec_driver_sql(
+                    f'INSERT INTO "{table.name}" ({ordered}) SELECT {values} FROM {alias}.rows'  # noqa: S608 (names from schema, values quoted)
+                )
+        finally:  # a failed copy leaves no child writing into the folder being removed
+            writing[0].kill()
+            writing[0].wait()
+
+
+def _free_attachments(conn: Connection) -> int:
+    """How many more files this connection may attach. SQLite cannot detach a file a transaction has
+    read, so each staging file takes a place until the end of the transaction; an insert takes at most
+    half of what is left, leaving places to the transaction's later inserts (with none left, rows go
+    through executemany)."""
+    raw = conn.connection.driver_connection
+    assert isinstance(raw, sqlite3.Connection)
+    attached = sum(row[1].startswith(STAGE_ALIAS) for row in raw.execute("PRAGMA database_list"))
+    return int(raw.getlimit(sqlite3.SQLITE_LIMIT_ATTACHED)) - attached
+
+
+def _start_stage_writer(data: pl.DataFrame, stem: Path) -> tuple[subprocess.Popen[bytes], Path]:
+    """Write ``data`` as an Arrow IPC file and start the child that ingests it into ``stem``.sqlite."""
     import pyarrow as pa
 
-    with tempfile.TemporaryDirectory(prefix="kruispunt-stage-") as tmp:
-        source, target = Path(tmp) / "rows.arrow", Path(tmp) / "rows.sqlite"
-        arrow = data.to_arrow()
-        with pa.OSFile(str(source), "wb") as sink, pa.ipc.new_file(sink, arrow.schema) as writer:
-            for batch in arrow.to_batches(max_chunksize=_BATCH):
-                writer.write_batch(batch)
-        result = subprocess.run(
-            [sys.executable, "-c", _STAGE_WRITER, str(source), str(target)], capture_output=True, check=False
-        )
-        if result.returncode != 0:
-            raise RuntimeError(
-                f"SQLite staging write failed: {result.stderr.decode(errors='replace')[-2000:]}"
-            )
-        alias = f"{STAGE_ALIAS}_{uuid.uuid4().hex}"
-        conn.exec_driver_sql(f"ATTACH DATABASE ? AS {alias}", (str(target),))
-        values = ", ".join(constants.get(c, f'"{c}"') for c in (*data.columns, *constants))
-        ordered = ", ".join(f'"{c}"' for c in (*data.columns, *constants))
-        conn.exec_driver_sql(
-            f'INSERT INTO "{table.name}" ({ordered}) SELECT {values} FROM {alias}.rows'  # noqa: S608 (names from schema, values quoted)
-        )
+    source, target = stem.with_suffix(".arrow"), stem.with_suffix(".sqlite")
+    arrow = data.to_arrow()
+    with pa.OSFile(str(source), "wb") as sink, pa.ipc.new_file(sink, arrow.schema) as writer:
+        for batch in arrow.to_batches(max_chunksize=_BATCH):
+            writer.write_batch(batch)
+    child = subprocess.Popen(
+        [sys.executable, "-c", _STAGE_WRITER, str(source), str(target)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    return child, target
+
+
+def _finish_stage_writer(writing: tuple[subprocess.Popen[bytes], Path]) -> Path:
+    child, target = writing
+    _, errors = child.communicate()
+    target.with_suffix(".arrow").unlink()
+    if child.returncode != 0:
+        raise RuntimeError(f"SQLite staging write failed: {errors.decode(errors='replace')[-2000:]}")
+    return target
 
 
 @contextmanager
@@ -205,41 +254,50 @@ def _constant_columns(frame: pl.DataFrame) -> dict[str, str]:
     return constants
 
 
+_SQLITE_DATE = "%Y-%m-%d"
+_SQLITE_DATETIME = "%Y-%m-%d %H:%M:%S.%f"  # SQLAlchemy's storage format for DateTime on SQLite
+_POLARS_DATETIME = "%Y-%m-%d %H:%M:%S.%6f"  # the same in Polars' (chrono's) spelling
+
+
 def _sql_literal(value: Any) -> str | None:
-    """``value`` as an SQLite literal, for the types bulk frames carry (dates are already text here)."""
+    """``value`` as an SQLite literal, for the types bulk frames carry."""
     if isinstance(value, bool):
         return "1" if value else "0"
     if isinstance(value, int):
         return str(value)
+    if isinstance(value, datetime):
+        value = value.strftime(_SQLITE_DATETIME)
+    elif isinstance(value, date):
+        value = value.strftime(_SQLITE_DATE)
     if isinstance(value, str):
         return "'" + value.replace("'", "''") + "'"
     return None
 
 
-def _dates_as_text(frame: pl.DataFrame) -> pl.DataFrame:
-    """SQLAlchemy stores dates in SQLite as ISO text; write them the same way."""
+def _as_sqlite_text(frame: pl.DataFrame, *, dates: bool) -> pl.DataFrame:
+    """Timestamps (and ``dates``) as the ISO text SQLAlchemy stores in SQLite."""
     casts = []
     for name, dtype in frame.schema.items():
-        if dtype == pl.Date:
-            casts.append(pl.col(name).dt.strftime("%Y-%m-%d"))
+        if dtype == pl.Date and dates:
+            casts.append(pl.col(name).dt.strftime(_SQLITE_DATE))
         elif isinstance(dtype, pl.Datetime):
-            casts.append(pl.col(name).dt.strftime("%Y-%m-%d %H:%M:%S.%6f"))
+            casts.append(pl.col(name).dt.strftime(_POLARS_DATETIME))
     return frame.with_columns(casts) if casts else frame
 
 
-def _copy_into(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
+def _copy_into(conn: Connection, table: Table, frame: pl.DataFrame, *, frozen: bool) -> None:
     """COPY in PostgreSQL's binary format when every column has a wire type we encode, else as CSV.
 
     The server parses binary rows in about half the time of CSV (2.3 M status periods: 2.8 against 5.5 s),
     and pgpq encodes them from the Arrow buffers faster than CSV is written.
     """
     try:
-        _copy_rows(conn, table, frame)
+        _copy_rows(conn, table, frame, ", FREEZE" if frozen else "")
     except psycopg.Error as error:  # the driver's cursor: raise what SQLAlchemy raises on other paths
         raise DBAPIError.instance(f"COPY {table.name}", None, error, psycopg.Error) from error
 
 
-def _copy_rows(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
+def _copy_rows(conn: Connection, table: Table, frame: pl.DataFrame, options: str) -> None:
     raw = conn.connection.driver_connection
     assert raw is not None
     names = ", ".join(f'"{c}"' for c in frame.columns)
@@ -248,7 +306,7 @@ def _copy_rows(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
         if wire is not None:
             arrow = frame.with_columns(pl.col(name).cast(dtype) for name, dtype in wire.items()).to_arrow()
             encoder = ArrowToPostgresBinaryEncoder(arrow.schema)
-            with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT binary)') as copy:
+            with cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN (FORMAT binary{options})') as copy:
                 copy.write(encoder.write_header())
                 for batch in arrow.to_batches(max_chunksize=_BATCH):
                     copy.write(encoder.write_batch(batch))
@@ -259,7 +317,7 @@ def _copy_rows(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
             frame.slice(start, _BATCH).write_csv(
                 buffer, include_header=False, null_value="\\N", datetime_format="%Y-%m-%d %H:%M:%S.%6f"
             )
-            statement = f"COPY \"{table.name}\" ({names}) FROM STDIN (FORMAT csv, NULL '\\N')"
+            statement = f"COPY \"{table.name}\" ({names}) FROM STDIN (FORMAT csv, NULL '\\N'{options})"
             with cursor.copy(statement) as copy:
                 copy.write(buffer.getvalue())
 
