@@ -158,8 +158,9 @@ def _free_attachments(conn: Connection) -> int:
     through executemany)."""
     raw = conn.connection.driver_connection
     assert isinstance(raw, sqlite3.Connection)
-    attached = sum(row[1].startswith(STAGE_ALIAS) for row in raw.execute("PRAGMA database_list"))
-    return int(raw.getlimit(sqlite3.SQLITE_LIMIT_ATTACHED)) - attached
+    names: list[str] = [row[1] for row in raw.execute("PRAGMA database_list")]
+    attached = sum(name.startswith(STAGE_ALIAS) for name in names)
+    return raw.getlimit(sqlite3.SQLITE_LIMIT_ATTACHED) - attached
 
 
 def _start_stage_writer(data: pl.DataFrame, stem: Path) -> tuple[subprocess.Popen[bytes], Path]:
