@@ -11,6 +11,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from kruispunt import network
+from kruispunt.api import StatusesFastPath, create_app
+from kruispunt.config import Settings
 from tests.network.conftest import TODAY, World, headers, sqlite_only
 
 AT = {"at": TODAY.isoformat()}
@@ -270,3 +272,38 @@ def test_a_call_waits_for_another_writer_of_the_log_and_is_logged(client: TestCl
         other.close()
     assert answer.status_code == 200, answer.text
     assert network.verify_audit(world.engine).records == 1
+
+
+@sqlite_only
+def test_the_fast_path_answers_as_the_router_does(
+    client: TestClient, world: World, settings: Settings
+) -> None:
+    """The status consultation is dispatched before FastAPI's router; the router's answers are the same."""
+    routed_app = create_app(settings)
+    routed_app.user_middleware = [m for m in routed_app.user_middleware if m.cls is not StatusesFastPath]
+    cases: list[tuple[str, str, dict[str, str]]] = [
+        (world.head, world.ocmw_token, AT),
+        (world.head, world.fund_token, AT),  # no deliberation for the fund
+        (world.head, world.ocmw_token, {"at": "15/06/2024"}),
+        ("1" * 41, world.ocmw_token, AT),
+        (world.head, world.ocmw_token, {"from": "2023-01-01"}),
+    ]
+    with TestClient(routed_app) as routed:
+        for number, (insz, token, params) in enumerate(cases):
+            answers = [
+                http.get(
+                    f"/v1/persons/{insz}/statuses", params=params, headers=headers(token, f"{way}-{number}")
+                )
+                for way, http in (("fast", client), ("routed", routed))
+            ]
+            fast, through_router = (_comparable(a.json()) for a in answers)
+            assert answers[0].status_code == answers[1].status_code, (params, answers[0].text)
+            assert fast == through_router
+    assert network.verify_audit(world.engine).intact
+
+
+def _comparable(body: object) -> object:
+    """A reply without what differs between two calls (their message ids and audit numbers)."""
+    if isinstance(body, dict):
+        return {k: _comparable(v) for k, v in body.items() if k not in ("audit_seq", "message_id")}
+    return body

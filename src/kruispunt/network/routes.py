@@ -134,16 +134,18 @@ class _StatusesRoute(APIRoute):
     """
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        endpoint = self.endpoint
+        return answer_statuses
 
-        async def handle(request: Request) -> Response:
-            insz = _parsed(_PATH_INSZ, request.path_params["insz"], "path", "insz")
-            query = request.query_params
-            at, start, end = (_parsed(_DAY, query.get(name), "query", name) for name in ("at", "from", "to"))
-            response: Response = await endpoint(request, insz, meta_of(request.headers), at, start, end)
-            return response
 
-        return handle
+async def answer_statuses(request: Request) -> Response:
+    """The status consultation for ``request`` (its path parameter ``insz`` already matched).
+
+    Raises RequestValidationError for an invalid parameter, as FastAPI's own validation would.
+    """
+    insz = _parsed(_PATH_INSZ, request.path_params["insz"], "path", "insz")
+    query = request.query_params
+    at, start, end = (_parsed(_DAY, query.get(name), "query", name) for name in ("at", "from", "to"))
+    return await get_statuses(request, insz, meta_of(request.headers), at, start, end)
 
 
 CALL_HEADERS = {
