@@ -278,3 +278,19 @@ def test_inlined_reference_values_are_digits_only() -> None:
     for hostile in ("1' OR '1'='1", "١٢٣", ""):
         with pytest.raises(ValueError, match="not a string of digits"):
             _inline(hostile)
+
+
+def test_a_revoked_token_is_refused_on_the_partners_name(client: TestClient, world: World) -> None:
+    """Feed and batch calls check tokens as the hub does; a revoked one is logged against its partner."""
+    network.revoke_tokens(world.engine, world.huy)
+    refused = client.get("/v1/batches/1", headers=headers(world.huy_token, "r-1"))
+    assert refused.status_code == 401 and refused.json()["error"]["reason"] == "token_revoked"
+    unknown = client.get("/v1/batches/1", headers=headers("not-a-token", "r-2"))
+    assert unknown.status_code == 401 and unknown.json()["error"]["reason"] == "token_invalid"
+    with world.engine.connect() as conn:
+        logged = conn.execute(
+            select(audit_record.c.reason, audit_record.c.requester)
+            .order_by(audit_record.c.seq.desc())
+            .limit(2)
+        ).all()
+    assert [tuple(row) for row in logged] == [("token_invalid", None), ("token_revoked", world.huy)]

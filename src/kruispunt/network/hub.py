@@ -45,9 +45,11 @@ from kruispunt.network.directory import (
 from kruispunt.network.partners import (
     Credential,
     Partner,
-    credential_matches,
+    check_not_revoked,
+    check_token,
     now,
     parse_kbo,
+    required_token,
     token_hash,
 )
 from kruispunt.network.reasons import NetworkError, Reason, Refused
@@ -72,6 +74,24 @@ class CallMeta:
     end_user: str | None
     case_reference: str | None
     purpose: str | None
+
+
+def check_metadata(meta: CallMeta, *, full: bool = True) -> None:
+    """The message id always; end user, case reference and purpose too when ``full`` (every exchange of
+    person data; a feed read or batch upload carries the message id alone). Refused at the first fault."""
+    checks = (
+        ("X-Message-Id", meta.message_id, MESSAGE_ID_PATTERN, "1-100 of A-Z a-z 0-9 . _ : / @ -", True),
+        ("X-End-User", meta.end_user, TEXT_PATTERN, "1-100 printable ASCII characters", full),
+        ("X-Case-Reference", meta.case_reference, TEXT_PATTERN, "1-100 printable ASCII characters", full),
+        ("X-Purpose", meta.purpose, PURPOSE_PATTERN, "a purpose code: a-z 0-9 . _ -, at most 60", full),
+    )
+    for header, value, pattern, rule, required in checks:
+        if not value:
+            if required:
+                raise Refused(Reason.MISSING_HEADER, f"every call carries the {header} header", field=header)
+            continue
+        if not pattern.match(value):
+            raise Refused(Reason.INVALID_HEADER, f"{header} must be {rule}", field=header)
 
 
 @dataclass(frozen=True)
@@ -362,9 +382,7 @@ class Hub:
 
     async def _consult_here(self, x: _Exchange, query: StatusQuery) -> dict[str, Any] | Reply:
         """Authenticate, check the metadata, replay a retry, authorise and answer: :meth:`_run`'s order."""
-        token = x.meta.token or ""
-        if not token:
-            raise Refused(Reason.TOKEN_MISSING, "send 'Authorization: Bearer <token>'", field="Authorization")
+        token = required_token(x.meta.token)
         # The statement reads the person and period up front; a malformed one is refused in its turn below.
         try:
             number, (_, first, last) = parse_insz(query.insz), self._period(query)
@@ -377,15 +395,14 @@ class Hub:
             message_id = ""
         rows = await self._reader.consultation(token_hash(token), message_id, number, first, last)
         head = rows[0] if rows else None
-        if head is None or not credential_matches(head[reader.TOKEN_HASH], token):
-            raise Refused(Reason.TOKEN_INVALID, "the bearer token is not known", field="Authorization")
+        check_token(None if head is None else head[reader.TOKEN_HASH], token)
+        assert head is not None
         revoked = reader.moment(head[reader.REVOKED_AT])
         partner_id, kbo, sector = head[reader.PARTNER], head[reader.KBO], head[reader.SECTOR]
         x.credential = Credential(head[reader.CREDENTIAL], partner_id, kbo, sector, revoked is not None)
         x.policy_version = head[reader.POLICY_VERSION]
-        if revoked is not None:
-            raise Refused(Reason.TOKEN_REVOKED, f"this token was revoked on {revoked:%Y-%m-%d %H:%M} UTC")
-        self._check_metadata(x)
+        check_not_revoked(revoked)
+        check_metadata(x.meta)
         if head[reader.STORED_DIGEST] is not None:
             stored = _Stored(head[reader.STORED_DIGEST], head[reader.STORED_STATUS], head[reader.STORED_BODY])
             return self._replay(x, stored)
@@ -429,7 +446,7 @@ class Hub:
                 if isinstance(x.request, StatusQuery):
                     self._open(x)  # authentication, authorisation and the statuses: one connection
                 stored = self._authenticate(x)
-                self._check_metadata(x)
+                check_metadata(x.meta)
                 if stored is not None:
                     self._release(x)
                     return self._replay(x, stored)
@@ -473,23 +490,19 @@ class Hub:
         """The caller's credential, and the reply stored under this message id if this is a retry."""
         if x.acting is not None:
             return self._act_for(x, x.acting)
-        token = x.meta.token or ""
-        if not token and x.vouched is None:
-            raise Refused(Reason.TOKEN_MISSING, "send 'Authorization: Bearer <token>'", field="Authorization")
+        token = required_token(x.meta.token) if x.vouched is None else ""
         statement, key = (
             (_AUTH_BY_CREDENTIAL, x.vouched) if x.vouched is not None else (_AUTH_BY_TOKEN, token_hash(token))
         )
         parameters = {"key": key, "message_id": (x.meta.message_id or "")[:100]}
         with self._reading(x) as conn:
             row = conn.execute(statement, parameters).first()
-        if row is None or (x.vouched is None and not credential_matches(row.token_hash, token)):
-            raise Refused(Reason.TOKEN_INVALID, "the bearer token is not known", field="Authorization")
+        if row is None or x.vouched is None:  # a vouched credential (the SOAP client's) has no token to match
+            check_token(None if row is None else row.token_hash, token)
+        assert row is not None
         x.credential = Credential(row.id, row.partner_id, row.kbo, row.sector, row.revoked_at is not None)
         x.policy_version = row.version
-        if row.revoked_at is not None:
-            raise Refused(
-                Reason.TOKEN_REVOKED, f"this token was revoked on {row.revoked_at:%Y-%m-%d %H:%M} UTC"
-            )
+        check_not_revoked(row.revoked_at)
         if row.request_digest is None:
             return None
         return _Stored(row.request_digest, row.http_status, row.body)
@@ -509,19 +522,6 @@ class Hub:
         if row.request_digest is None:
             return None
         return _Stored(row.request_digest, row.http_status, row.body)
-
-    def _check_metadata(self, x: _Exchange) -> None:
-        checks = (
-            ("X-Message-Id", x.meta.message_id, MESSAGE_ID_PATTERN, "1-100 of A-Z a-z 0-9 . _ : / @ -"),
-            ("X-End-User", x.meta.end_user, TEXT_PATTERN, "1-100 printable ASCII characters"),
-            ("X-Case-Reference", x.meta.case_reference, TEXT_PATTERN, "1-100 printable ASCII characters"),
-            ("X-Purpose", x.meta.purpose, PURPOSE_PATTERN, "a purpose code: a-z 0-9 . _ -, at most 60"),
-        )
-        for header, value, pattern, rule in checks:
-            if not value:
-                raise Refused(Reason.MISSING_HEADER, f"every call carries the {header} header", field=header)
-            if not pattern.match(value):
-                raise Refused(Reason.INVALID_HEADER, f"{header} must be {rule}", field=header)
 
     def _replay(self, x: _Exchange, stored: _Stored) -> Reply:
         if stored.request_digest != x.digest:

@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from kruispunt.identity import InvalidNumber, KboNumber
-from kruispunt.network.reasons import NetworkError
+from kruispunt.network.reasons import NetworkError, Reason, Refused
 from kruispunt.network.tables import partner, partner_credential
 
 TOKEN_PREFIX = "kp_"
@@ -173,3 +173,22 @@ class Credential:
 def credential_matches(stored_hash: str, token: str) -> bool:
     """Constant-time comparison, so the response time says nothing about how much of a token matched."""
     return hmac.compare_digest(stored_hash, token_hash(token))
+
+
+def required_token(token: str | None) -> str:
+    """The call's bearer token; refused when the call has none."""
+    if not token:
+        raise Refused(Reason.TOKEN_MISSING, "send 'Authorization: Bearer <token>'", field="Authorization")
+    return token
+
+
+def check_token(stored_hash: str | None, token: str) -> None:
+    """Refuse a token whose hash was not found (``stored_hash`` None) or does not match it."""
+    if stored_hash is None or not credential_matches(stored_hash, token):
+        raise Refused(Reason.TOKEN_INVALID, "the bearer token is not known", field="Authorization")
+
+
+def check_not_revoked(revoked_at: datetime | None) -> None:
+    """Refuse a revoked credential (after the caller has noted whose it is, for the audit record)."""
+    if revoked_at is not None:
+        raise Refused(Reason.TOKEN_REVOKED, f"this token was revoked on {revoked_at:%Y-%m-%d %H:%M} UTC")

@@ -8,15 +8,23 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Engine, select
 
 from kruispunt.network import audit
-from kruispunt.network.deliberations import PURPOSE_PATTERN
-from kruispunt.network.hub import MESSAGE_ID_PATTERN, TEXT_PATTERN, CallMeta
-from kruispunt.network.partners import CREDENTIAL_COLUMNS, Credential, credential_matches, now, token_hash
-from kruispunt.network.reasons import Reason, Refused
+from kruispunt.network.hub import CallMeta, check_metadata
+from kruispunt.network.partners import (
+    CREDENTIAL_COLUMNS,
+    Credential,
+    check_not_revoked,
+    check_token,
+    now,
+    required_token,
+    token_hash,
+)
+from kruispunt.network.reasons import Refused
 from kruispunt.network.tables import partner, partner_credential
 
 
@@ -35,48 +43,27 @@ def digest(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, default=str, sort_keys=True).encode()).hexdigest()
 
 
-def _credential(engine: Engine, token: str | None) -> Credential:
-    if not token:
-        raise Refused(Reason.TOKEN_MISSING, "send 'Authorization: Bearer <token>'", field="Authorization")
+def _credential(engine: Engine, token: str | None) -> tuple[Credential, datetime | None]:
+    """The credential behind the call's token and when it was revoked (the same checks as the hub's)."""
+    token = required_token(token)
     statement = (
-        select(
-            *CREDENTIAL_COLUMNS,
-        )
+        select(*CREDENTIAL_COLUMNS)
         .join(partner, partner.c.id == partner_credential.c.partner_id)
         .where(partner_credential.c.token_hash == token_hash(token))
     )
     with engine.connect() as conn:
         row = conn.execute(statement).first()
-    if row is None or not credential_matches(row.token_hash, token):
-        raise Refused(Reason.TOKEN_INVALID, "the bearer token is not known", field="Authorization")
-    found = Credential(row.id, row.partner_id, row.kbo, row.sector, row.revoked_at is not None)
-    if found.revoked:
-        raise Refused(Reason.TOKEN_REVOKED, f"this token was revoked on {row.revoked_at:%Y-%m-%d %H:%M} UTC")
-    return found
-
-
-def _check(header: str, value: str | None, pattern: Any, rule: str, required: bool) -> None:
-    if not value:
-        if required:
-            raise Refused(Reason.MISSING_HEADER, f"every call carries the {header} header", field=header)
-        return
-    if not pattern.match(value):
-        raise Refused(Reason.INVALID_HEADER, f"{header} must be {rule}", field=header)
-
-
-def check_metadata(meta: CallMeta, *, full: bool) -> None:
-    """The message id always; end user, case reference and purpose too when ``full`` (person data)."""
-    _check("X-Message-Id", meta.message_id, MESSAGE_ID_PATTERN, "1-100 of A-Z a-z 0-9 . _ : / @ -", True)
-    _check("X-End-User", meta.end_user, TEXT_PATTERN, "1-100 printable ASCII characters", full)
-    _check("X-Case-Reference", meta.case_reference, TEXT_PATTERN, "1-100 printable ASCII characters", full)
-    _check("X-Purpose", meta.purpose, PURPOSE_PATTERN, "a purpose code: a-z 0-9 . _ -, at most 60", full)
+    check_token(None if row is None else row.token_hash, token)
+    assert row is not None
+    return Credential(row.id, row.partner_id, row.kbo, row.sector, row.revoked_at is not None), row.revoked_at
 
 
 def authenticate(engine: Engine, meta: CallMeta, service: str, *, full: bool = False) -> Caller:
     """The calling partner; a refusal is written to the audit log before it is raised."""
     found: Credential | None = None
     try:
-        found = _credential(engine, meta.token)
+        found, revoked_at = _credential(engine, meta.token)
+        check_not_revoked(revoked_at)  # refused as the hub refuses it: on the partner's name in the log
         check_metadata(meta, full=full)
     except Refused as refusal:
         log_refusal(engine, meta, service, refusal, found)
