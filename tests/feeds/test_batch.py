@@ -25,7 +25,7 @@ from kruispunt.config import Settings
 from kruispunt.network import audit, feeds
 from kruispunt.network.hub import CallMeta
 from kruispunt.network.tables import audit_record
-from tests.feeds.conftest import World, headers, sqlite_only
+from tests.hub_world import World, headers, sqlite_only
 
 AT = date(2024, 6, 15)
 WORKER = (

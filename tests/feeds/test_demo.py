@@ -10,7 +10,7 @@ from kruispunt.cli.demo import DemoContext
 from kruispunt.cli.feeds import demo_feeds
 from kruispunt.config import Settings
 from kruispunt.network import feeds
-from tests.feeds.conftest import World, sqlite_only
+from tests.hub_world import World, sqlite_only
 
 
 @sqlite_only

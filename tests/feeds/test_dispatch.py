@@ -7,7 +7,7 @@ from datetime import date
 from kruispunt import network, rights, statuses
 from kruispunt.network import feeds
 from kruispunt.network.hub import CallMeta
-from tests.feeds.conftest import World, sqlite_only, write_statuses
+from tests.hub_world import World, sqlite_only, write_statuses
 
 
 def _caller(world: World, token: str, mid: str = "pull-1") -> feeds.Caller:

@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 
 from kruispunt import network, statuses
 from kruispunt.network import feeds
-from tests.feeds.conftest import World, headers, sqlite_only, write_statuses
+from tests.hub_world import World, headers, sqlite_only, write_statuses
 
 
 def _changes(world: World) -> None:

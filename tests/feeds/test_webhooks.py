@@ -13,7 +13,7 @@ import pytest
 from kruispunt import network, statuses
 from kruispunt.network import feeds
 from kruispunt.network.partners import now
-from tests.feeds.conftest import World, sqlite_only, write_statuses
+from tests.hub_world import World, sqlite_only, write_statuses
 
 
 class Receiver:

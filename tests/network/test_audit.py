@@ -14,7 +14,7 @@ from kruispunt.network import audit, writer
 from kruispunt.network.partners import now
 from kruispunt.network.tables import audit_record
 from kruispunt.store import create_engine_for
-from tests.network.conftest import TODAY, World, headers, sqlite_only
+from tests.hub_world import TODAY, World, headers, sqlite_only
 
 AT = {"at": TODAY.isoformat()}
 

@@ -13,7 +13,7 @@ import pytest
 
 from kruispunt import network
 from kruispunt.network import Reason, StatusQuery, reader
-from tests.network.conftest import World
+from tests.hub_world import World
 
 
 def _consult(world: World, kbo: str, insz: str, message_id: str | None = None, **meta: str) -> network.Reply:

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from kruispunt import network
 from kruispunt.api import StatusesFastPath, create_app
 from kruispunt.config import Settings
-from tests.network.conftest import TODAY, World, headers, sqlite_only
+from tests.hub_world import TODAY, World, headers, sqlite_only
 
 AT = {"at": TODAY.isoformat()}
 

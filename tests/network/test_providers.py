@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from kruispunt import network
 from kruispunt.network import NetworkError
-from tests.network.conftest import TODAY, World, headers, sqlite_only
+from tests.hub_world import TODAY, World, headers, sqlite_only
 from tests.network.provider import SEEN, running_provider
 
 pytestmark = sqlite_only

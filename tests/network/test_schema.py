@@ -17,7 +17,7 @@ from schemathesis.checks import positive_data_acceptance
 from kruispunt.api import create_app
 from kruispunt.bootstrap import bootstrap
 from kruispunt.config import Settings
-from tests.network.conftest import World, build_world
+from tests.hub_world import World, build_world
 from tests.network.provider import serve_in_thread
 
 
