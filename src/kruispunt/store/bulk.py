@@ -70,14 +70,15 @@ def _insert_sqlite(conn: Connection, table: Table, frame: pl.DataFrame) -> None:
     """
     constants = _constant_columns(frame) if frame.height >= _CONSTANT_FROM_ROWS else {}
     varying = [c for c in frame.columns if c not in constants]
-    if frame.height >= SQLITE_STAGE_FROM_ROWS and varying and _free_attachments(conn) > 0:
-        # Dates too: ADBC would write them as ISO text itself, but at twice the cost of Polars' formatting.
-        _insert_sqlite_staged(conn, table, _as_sqlite_text(frame.select(varying), dates=True), constants)
+    free = _free_attachments(conn) if frame.height >= SQLITE_STAGE_FROM_ROWS and varying else 0
+    if free > 0:
+        # Dates as text here too: ADBC would write them itself, but at twice the cost of Polars' formatting.
+        _insert_sqlite_staged(conn, table, _dates_as_text(frame.select(varying)), constants, free)
         return
     names = ", ".join(f'"{c}"' for c in frame.columns)
     values = ", ".join(constants.get(c, "?") for c in frame.columns)
     sql = f'INSERT INTO "{table.name}" ({names}) VALUES ({values})'  # noqa: S608 (names from schema, values quoted)
-    data = _as_sqlite_text(frame.select(varying), dates=True)
+    data = _dates_as_text(frame.select(varying))
     for start in range(0, data.height, _BATCH):
         batch = data.slice(start, _BATCH)
         rows = batch.rows() if varying else [()] * batch.height
@@ -116,7 +117,7 @@ database.close()
 
 
 def _insert_sqlite_staged(
-    conn: Connection, table: Table, data: pl.DataFrame, constants: dict[str, str]
+    conn: Connection, table: Table, data: pl.DataFrame, constants: dict[str, str], free: int
 ) -> None:
     """Millions of rows: ADBC writes them into staging files, SQLite copies them with INSERT ... SELECT.
 
@@ -126,9 +127,10 @@ def _insert_sqlite_staged(
     the rows enter the table inside the caller's transaction, so a failed load still changes nothing.
     The rows go in slices: while this connection copies one slice, the child writes the next, so the
     two halves of the work run on two cores. The staging files are unlinked at once; the connection
-    detaches them when it returns to the pool.
+    detaches them when it returns to the pool. ``free``: the attachment places left
+    (:func:`_free_attachments`).
     """
-    count = max(1, min(_STAGE_FILES, -(-data.height // _STAGE_SLICE), _free_attachments(conn) // 2))
+    count = max(1, min(_STAGE_FILES, -(-data.height // _STAGE_SLICE), free // 2))
     size = -(-data.height // count)
     slices = [data.slice(start, size) for start in range(0, data.height, size)]
     ordered = ", ".join(f'"{c}"' for c in (*data.columns, *constants))
@@ -275,11 +277,11 @@ def _sql_literal(value: Any) -> str | None:
     return None
 
 
-def _as_sqlite_text(frame: pl.DataFrame, *, dates: bool) -> pl.DataFrame:
-    """Timestamps (and ``dates``) as the ISO text SQLAlchemy stores in SQLite."""
+def _dates_as_text(frame: pl.DataFrame) -> pl.DataFrame:
+    """Dates and timestamps as the ISO text SQLAlchemy stores in SQLite."""
     casts = []
     for name, dtype in frame.schema.items():
-        if dtype == pl.Date and dates:
+        if dtype == pl.Date:
             casts.append(pl.col(name).dt.strftime(_SQLITE_DATE))
         elif isinstance(dtype, pl.Datetime):
             casts.append(pl.col(name).dt.strftime(_POLARS_DATETIME))
@@ -316,7 +318,7 @@ def _copy_rows(conn: Connection, table: Table, frame: pl.DataFrame, options: str
         for start in range(0, frame.height, _BATCH):
             buffer = io.BytesIO()
             frame.slice(start, _BATCH).write_csv(
-                buffer, include_header=False, null_value="\\N", datetime_format="%Y-%m-%d %H:%M:%S.%6f"
+                buffer, include_header=False, null_value="\\N", datetime_format=_POLARS_DATETIME
             )
             statement = f"COPY \"{table.name}\" ({names}) FROM STDIN (FORMAT csv, NULL '\\N'{options})"
             with cursor.copy(statement) as copy:
